@@ -1,0 +1,151 @@
+// Netlink attribute decoding: an iterator over TLVs. Typed reads check the exact
+// length; the first error sticks so a malformed reply is reported, never guessed.
+
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+const NLA_HDRLEN = 4;
+const NLA_TYPE_MASK = ~(1 << 15 | 1 << 14) & 0xffff; // NLA_F_NESTED, NLA_F_NET_BYTEORDER
+
+export const align4 = (n: number): number => (n + 3) & ~3;
+
+export class AttrReader {
+  private offset: number;
+  private readonly end: number;
+  private view: DataView;
+  type = 0;
+  private start = 0;
+  private len = 0;
+  err?: DecodeError;
+
+  constructor(private readonly buf: Uint8Array, start = 0, end = buf.length) {
+    this.offset = start;
+    this.end = end;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Advance to the next attribute; false at the end or after an error. */
+  next(): boolean {
+    if (this.err || this.offset >= this.end) return false;
+    if (this.end - this.offset < NLA_HDRLEN) return this.fail(`truncated attribute header at ${this.offset}`);
+    const len = this.view.getUint16(this.offset, true);
+    const type = this.view.getUint16(this.offset + 2, true);
+    if (len < NLA_HDRLEN || this.offset + len > this.end) {
+      return this.fail(`attribute type ${type & NLA_TYPE_MASK} has bad length ${len} at ${this.offset}`);
+    }
+    this.type = type & NLA_TYPE_MASK;
+    this.start = this.offset + NLA_HDRLEN;
+    this.len = len - NLA_HDRLEN;
+    this.offset += align4(len);
+    return true;
+  }
+
+  private fail(message: string): false {
+    this.err ??= new DecodeError(message);
+    return false;
+  }
+
+  private need(size: number, what: string): boolean {
+    if (this.len !== size) {
+      this.fail(`attribute type ${this.type}: ${what} needs ${size} bytes, got ${this.len}`);
+      return false;
+    }
+    return true;
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  u8(): number {
+    return this.need(1, 'u8') ? this.view.getUint8(this.start) : 0;
+  }
+  u16(): number {
+    return this.need(2, 'u16') ? this.view.getUint16(this.start, true) : 0;
+  }
+  u16be(): number {
+    return this.need(2, 'u16be') ? this.view.getUint16(this.start, false) : 0;
+  }
+  u32(): number {
+    return this.need(4, 'u32') ? this.view.getUint32(this.start, true) : 0;
+  }
+  i32(): number {
+    return this.need(4, 'i32') ? this.view.getInt32(this.start, true) : 0;
+  }
+  u64(): bigint {
+    return this.need(8, 'u64') ? this.view.getBigUint64(this.start, true) : 0n;
+  }
+  /** NUL-terminated string; the terminator is optional. */
+  str(): string {
+    let stop = this.start + this.len;
+    const nul = this.buf.indexOf(0, this.start);
+    if (nul >= 0 && nul < stop) stop = nul;
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + this.start, stop - this.start).toString('utf8');
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.start + this.len);
+  }
+  /** Little-endian u64 array (e.g. rtnl_link_stats64): at least minCount entries, more are read. */
+  u64s(minCount: number): bigint[] | undefined {
+    if (this.len < minCount * 8 || this.len % 8 !== 0) {
+      this.fail(`attribute type ${this.type}: expected at least ${minCount} u64s, got ${this.len} bytes`);
+      return undefined;
+    }
+    const out: bigint[] = new Array(this.len / 8);
+    for (let i = 0; i < out.length; i++) out[i] = this.view.getBigUint64(this.start + i * 8, true);
+    return out;
+  }
+  /** Decode a nested attribute set with its own reader; its error becomes ours. */
+  nested<T>(decode: (r: AttrReader) => T): T | undefined {
+    const inner = new AttrReader(this.buf, this.start, this.start + this.len);
+    const value = decode(inner);
+    if (inner.err) {
+      this.fail(`in nested attribute ${this.type}: ${inner.err.message}`);
+      return undefined;
+    }
+    return value;
+  }
+}
+
+/** Encode attributes for a request (type, payload). */
+export function encodeAttr(type: number, payload: Uint8Array): Uint8Array {
+  const len = NLA_HDRLEN + payload.length;
+  const out = new Uint8Array(align4(len));
+  const view = new DataView(out.buffer);
+  view.setUint16(0, len, true);
+  view.setUint16(2, type, true);
+  out.set(payload, NLA_HDRLEN);
+  return out;
+}
+
+export function u32Attr(type: number, value: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, value, true);
+  return encodeAttr(type, b);
+}
+
+export function u16Attr(type: number, value: number): Uint8Array {
+  const b = new Uint8Array(2);
+  new DataView(b.buffer).setUint16(0, value, true);
+  return encodeAttr(type, b);
+}
+
+export function strAttr(type: number, value: string): Uint8Array {
+  const s = Buffer.from(value + '\0', 'utf8');
+  return encodeAttr(type, new Uint8Array(s.buffer, s.byteOffset, s.length));
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+// Netlink message framing: build a request, split a reply into messages, check
+// sequence numbers and map NLMSG_ERROR to an errno name.
+import { DecodeError, align4, concat } from './attr.js';
+
+export const NLMSG_HDRLEN = 16;
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_DUMP = 0x300;
+
+export const NETLINK_ROUTE = 0;
+export const NETLINK_GENERIC = 16;
+
+export interface NlMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  /** The payload after the 16-byte header (a view into the reply). */
+  payload: Uint8Array;
+}
+
+/** A kernel-reported failure for a request (NLMSG_ERROR with a negative errno). */
+export class NetlinkError extends Error {
+  constructor(readonly errno: number, readonly request: string) {
+    super(`${request}: kernel returned ${errnoName(errno)}`);
+    this.name = 'NetlinkError';
+  }
+  get code(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** The dump changed while it was read (NLM_F_DUMP_INTR): retry it. */
+export class DumpInterruptedError extends Error {
+  constructor(request: string) {
+    super(`${request}: dump interrupted by a concurrent change`);
+    this.name = 'DumpInterruptedError';
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 5: 'EIO', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY',
+  17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 90: 'EMSGSIZE', 93: 'EPROTONOSUPPORT',
+  95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 110: 'ETIMEDOUT',
+};
+export const errnoName = (errno: number): string => ERRNO_NAMES[errno] ?? `errno ${errno}`;
+
+let nextSeq = 1;
+export function allocSeq(): number {
+  nextSeq = (nextSeq % 0x7fffffff) + 1;
+  return nextSeq;
+}
+
+export function encodeMessage(type: number, flags: number, seq: number, body: Uint8Array[]): Uint8Array {
+  const payload = concat(body);
+  const len = NLMSG_HDRLEN + payload.length;
+  const out = new Uint8Array(align4(len));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, len, true);
+  view.setUint16(4, type, true);
+  view.setUint16(6, flags, true);
+  view.setUint32(8, seq, true);
+  view.setUint32(12, 0, true);
+  out.set(payload, NLMSG_HDRLEN);
+  return out;
+}
+
+/** Read the sequence number of an encoded request. */
+export const requestSeq = (msg: Uint8Array): number =>
+  new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint32(8, true);
+
+/**
+ * Split a reply (the datagrams of one request, concatenated) into its data
+ * messages. Throws NetlinkError for an error reply, DumpInterruptedError when
+ * the kernel flagged the dump as inconsistent, DecodeError for bad framing.
+ */
+export function parseReply(reply: Uint8Array, seq: number, request: string): NlMessage[] {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const out: NlMessage[] = [];
+  let interrupted = false;
+  let off = 0;
+  while (off < reply.length) {
+    if (reply.length - off < NLMSG_HDRLEN) throw new DecodeError(`${request}: truncated message header at ${off}`);
+    const len = view.getUint32(off, true);
+    const type = view.getUint16(off + 4, true);
+    const flags = view.getUint16(off + 6, true);
+    const mseq = view.getUint32(off + 8, true);
+    if (len < NLMSG_HDRLEN || off + len > reply.length) {
+      throw new DecodeError(`${request}: message length ${len} out of bounds at ${off}`);
+    }
+    if (mseq !== seq) throw new DecodeError(`${request}: reply sequence ${mseq}, expected ${seq}`);
+    if (flags & NLM_F_DUMP_INTR) interrupted = true;
+    const payload = reply.subarray(off + NLMSG_HDRLEN, off + len);
+    off += align4(len);
+    if (type === NLMSG_NOOP) continue;
+    if (type === NLMSG_DONE) {
+      // a dump that failed part-way reports its errno in DONE's payload
+      if (payload.length >= 4) {
+        const code = view.getInt32(payload.byteOffset - reply.byteOffset, true);
+        if (code < 0) throw new NetlinkError(-code, request);
+      }
+      break;
+    }
+    if (type === NLMSG_ERROR) {
+      if (payload.length < 4) throw new DecodeError(`${request}: short error message`);
+      const code = view.getInt32(payload.byteOffset - reply.byteOffset, true);
+      if (code === 0) break; // an ACK
+      throw new NetlinkError(-code, request);
+    }
+    out.push({ type, flags, seq: mseq, payload });
+  }
+  if (interrupted) throw new DumpInterruptedError(request);
+  return out;
+}

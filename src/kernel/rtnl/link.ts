@@ -1,0 +1,173 @@
+// rtnetlink links (RTM_GETLINK dump): names, kinds, masters, veth peers,
+// vxlan parameters and the 64-bit interface statistics.
+import { AttrReader, DecodeError } from '../nl/attr.js';
+import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
+
+export const RTM_NEWLINK = 16;
+export const RTM_GETLINK = 18;
+
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_LINK = 5;
+const IFLA_MASTER = 10;
+const IFLA_OPERSTATE = 16;
+const IFLA_LINKINFO = 18;
+const IFLA_STATS64 = 23;
+const IFLA_LINK_NETNSID = 37;
+
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_INFO_SLAVE_KIND = 4;
+
+const IFLA_VXLAN_ID = 1;
+const IFLA_VXLAN_LINK = 3;
+const IFLA_VXLAN_LOCAL = 4;
+const IFLA_VXLAN_LEARNING = 7;
+const IFLA_VXLAN_PORT = 15;
+const IFLA_VXLAN_LOCAL6 = 17;
+
+/** IF_OPER_* names as `ip link` prints them. */
+export const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
+
+/** rtnl_link_stats64 field order; newer kernels append fields, older ones lack the tail. */
+export const LINK_STATS64_FIELDS = [
+  'rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes', 'rx_errors', 'tx_errors', 'rx_dropped', 'tx_dropped',
+  'multicast', 'collisions', 'rx_length_errors', 'rx_over_errors', 'rx_crc_errors', 'rx_frame_errors',
+  'rx_fifo_errors', 'rx_missed_errors', 'tx_aborted_errors', 'tx_carrier_errors', 'tx_fifo_errors',
+  'tx_heartbeat_errors', 'tx_window_errors', 'rx_compressed', 'tx_compressed', 'rx_nohandler',
+  'rx_otherhost_dropped',
+] as const;
+export type LinkStatName = (typeof LINK_STATS64_FIELDS)[number];
+export type LinkStats = Partial<Record<LinkStatName, bigint>>;
+const MIN_STATS64_FIELDS = 23; // 184 bytes: every kernel since 3.x
+
+export interface VxlanInfo {
+  vni?: number;
+  port?: number;
+  local?: string;
+  learning?: boolean;
+  /** ifindex of the underlay device, if bound to one */
+  link?: number;
+}
+
+export interface Link {
+  index: number;
+  name: string;
+  flags: number;
+  kind?: string;
+  slaveKind?: string;
+  mtu?: number;
+  operstate?: (typeof OPERSTATES)[number];
+  master?: number;
+  /** IFLA_LINK: the peer's ifindex for veth (in the namespace given by linkNetnsId) */
+  link?: number;
+  linkNetnsId?: number;
+  address?: string;
+  stats?: LinkStats;
+  vxlan?: VxlanInfo;
+}
+
+export function getLinkRequest(seq: number): Uint8Array {
+  // struct ifinfomsg: family, pad, type, index, flags, change
+  const ifinfomsg = new Uint8Array(16);
+  return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, [ifinfomsg]);
+}
+
+export const formatMac = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+
+export function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+    // compress the longest zero run, as inet_ntop does
+    let best = -1, bestLen = 0;
+    for (let i = 0; i < 8; ) {
+      if (groups[i] !== '0') { i++; continue; }
+      let j = i;
+      while (j < 8 && groups[j] === '0') j++;
+      if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+      i = j;
+    }
+    if (best < 0) return groups.join(':');
+    return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  }
+  throw new DecodeError(`address of ${b.length} bytes`);
+}
+
+function decodeVxlan(r: AttrReader): VxlanInfo {
+  const v: VxlanInfo = {};
+  while (r.next()) {
+    switch (r.type) {
+      case IFLA_VXLAN_ID: v.vni = r.u32(); break;
+      case IFLA_VXLAN_LINK: v.link = r.u32(); break;
+      case IFLA_VXLAN_LOCAL: case IFLA_VXLAN_LOCAL6: v.local = formatIp(r.bytes()); break;
+      case IFLA_VXLAN_LEARNING: v.learning = r.u8() === 1; break;
+      case IFLA_VXLAN_PORT: v.port = r.u16be(); break;
+    }
+  }
+  return v;
+}
+
+function decodeLinkInfo(r: AttrReader, link: Link): void {
+  let data: Uint8Array | undefined;
+  while (r.next()) {
+    switch (r.type) {
+      case IFLA_INFO_KIND: link.kind = r.str(); break;
+      case IFLA_INFO_SLAVE_KIND: link.slaveKind = r.str(); break;
+      case IFLA_INFO_DATA: data = r.bytes(); break;
+    }
+  }
+  // the kind decides how INFO_DATA reads, whichever came first
+  if (data && link.kind === 'vxlan') {
+    const inner = new AttrReader(data);
+    link.vxlan = decodeVxlan(inner);
+    if (inner.err) throw inner.err;
+  }
+}
+
+export function decodeLink(msg: NlMessage): Link {
+  const p = msg.payload;
+  if (p.length < 16) throw new DecodeError(`link message of ${p.length} bytes`);
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const link: Link = { index: view.getInt32(4, true), flags: view.getUint32(8, true), name: '' };
+  const r = new AttrReader(p, 16);
+  while (r.next()) {
+    switch (r.type) {
+      case IFLA_IFNAME: link.name = r.str(); break;
+      case IFLA_MTU: link.mtu = r.u32(); break;
+      case IFLA_LINK: link.link = r.u32(); break;
+      case IFLA_MASTER: link.master = r.u32(); break;
+      case IFLA_OPERSTATE: link.operstate = OPERSTATES[r.u8()] ?? 'unknown'; break;
+      case IFLA_LINK_NETNSID: link.linkNetnsId = r.i32(); break;
+      case IFLA_ADDRESS: if (r.length === 6) link.address = formatMac(r.bytes()); break;
+      case IFLA_LINKINFO: {
+        const bytes = r.bytes();
+        const inner = new AttrReader(bytes);
+        decodeLinkInfo(inner, link);
+        if (inner.err) throw new DecodeError(`link ${link.index} linkinfo: ${inner.err.message}`);
+        break;
+      }
+      case IFLA_STATS64: {
+        const values = r.u64s(MIN_STATS64_FIELDS);
+        if (values) {
+          const stats: LinkStats = {};
+          LINK_STATS64_FIELDS.forEach((f, i) => {
+            if (i < values.length) stats[f] = values[i]!;
+          });
+          link.stats = stats;
+        }
+        break;
+      }
+    }
+  }
+  if (r.err) throw new DecodeError(`link ${link.index}: ${r.err.message}`);
+  if (!link.name) throw new DecodeError(`link ${link.index} has no IFLA_IFNAME`);
+  return link;
+}
+
+export function decodeLinks(msgs: NlMessage[]): Link[] {
+  return msgs.filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+}

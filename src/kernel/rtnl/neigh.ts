@@ -1,0 +1,86 @@
+// rtnetlink neighbours (RTM_GETNEIGH dump): the bridge forwarding database
+// (family AF_BRIDGE; on a vxlan device, NDA_DST is the remote VTEP) and the
+// IPv4 neighbour table (permanent entries that overlay drivers program).
+import { AttrReader, DecodeError } from '../nl/attr.js';
+import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
+import { formatIp, formatMac } from './link.js';
+
+export const RTM_NEWNEIGH = 28;
+export const RTM_GETNEIGH = 30;
+export const AF_INET = 2;
+export const AF_BRIDGE = 7;
+
+const NDA_DST = 1;
+const NDA_LLADDR = 2;
+const NDA_VLAN = 5;
+const NDA_VNI = 7;
+const NDA_MASTER = 9;
+
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+export const NTF_EXT_LEARNED = 0x10;
+
+export interface Neighbour {
+  family: number;
+  ifindex: number;
+  state: number;
+  flags: number;
+  lladdr?: string;
+  /** NDA_DST: for AF_BRIDGE on vxlan, the remote VTEP; for AF_INET, the neighbour IP */
+  dst?: string;
+  master?: number;
+  vlan?: number;
+  vni?: number;
+}
+
+export function getNeighRequest(seq: number, family: number): Uint8Array {
+  // struct ndmsg: family, pad1, pad2, ifindex, state, flags, type
+  const ndmsg = new Uint8Array(12);
+  ndmsg[0] = family;
+  return encodeMessage(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq, [ndmsg]);
+}
+
+export function decodeNeighbour(msg: NlMessage): Neighbour {
+  const p = msg.payload;
+  if (p.length < 12) throw new DecodeError(`neighbour message of ${p.length} bytes`);
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const n: Neighbour = {
+    family: p[0]!,
+    ifindex: view.getInt32(4, true),
+    state: view.getUint16(8, true),
+    flags: p[10]!,
+  };
+  const r = new AttrReader(p, 12);
+  while (r.next()) {
+    switch (r.type) {
+      case NDA_DST: n.dst = formatIp(r.bytes()); break;
+      case NDA_LLADDR: if (r.length === 6) n.lladdr = formatMac(r.bytes()); break;
+      case NDA_MASTER: n.master = r.u32(); break;
+      case NDA_VLAN: n.vlan = r.u16(); break;
+      case NDA_VNI: n.vni = r.u32(); break;
+    }
+  }
+  if (r.err) throw new DecodeError(`neighbour on ifindex ${n.ifindex}: ${r.err.message}`);
+  return n;
+}
+
+export function decodeNeighbours(msgs: NlMessage[]): Neighbour[] {
+  return msgs.filter((m) => m.type === RTM_NEWNEIGH).map(decodeNeighbour);
+}
+
+/** FDB entry state as `bridge fdb` names it (permanent, static, or learned). */
+export type FdbType = 'permanent' | 'static' | 'dynamic';
+export function fdbEntryType(n: Neighbour): FdbType {
+  if (n.state & NUD_PERMANENT) return 'permanent';
+  if (n.state & NUD_NOARP) return 'static';
+  return 'dynamic';
+}

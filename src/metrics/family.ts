@@ -1,0 +1,58 @@
+// Metric families built fresh on every scrape, so a namespace that vanished
+// leaves no stale series behind. Rendered by render.ts in either text format.
+
+export type MetricType = 'counter' | 'gauge' | 'info';
+export type Labels = Record<string, string>;
+export type SampleValue = number | bigint;
+
+export interface Sample {
+  labels: Labels;
+  value: SampleValue;
+}
+
+export class Family {
+  readonly samples: Sample[] = [];
+  /**
+   * name: the full Prometheus text name; counters end in _total, info metrics in _info.
+   */
+  constructor(readonly name: string, readonly help: string, readonly type: MetricType) {
+    if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
+    if (type === 'info' && !name.endsWith('_info')) throw new Error(`info metric ${name} must end in _info`);
+  }
+
+  add(labels: Labels, value: SampleValue): this {
+    this.samples.push({ labels, value });
+    return this;
+  }
+}
+
+/** A metric's static definition: every family the exporter can emit is declared in catalog/. */
+export interface MetricDef {
+  name: string;
+  type: MetricType;
+  help: string;
+  /** label names, in order; documented in the README's metric table */
+  labels: readonly string[];
+}
+
+export const metric = (name: string, type: MetricType, help: string, labels: readonly string[]): MetricDef => ({
+  name, type, help, labels,
+});
+
+/** The families of one scrape, by name; collectors add to it. */
+export class FamilySet {
+  private readonly byName = new Map<string, Family>();
+
+  of(def: MetricDef): Family {
+    let f = this.byName.get(def.name);
+    if (!f) {
+      f = new Family(def.name, def.help, def.type);
+      this.byName.set(def.name, f);
+    }
+    return f;
+  }
+
+  all(): Family[] {
+    return [...this.byName.values()];
+  }
+}
