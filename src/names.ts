@@ -28,3 +28,25 @@ export const EMPTY_NAMES: NameIndex = {
   netns: () => ({}),
   networkOfSandboxInterface: () => undefined,
 };
+
+/** A swarm service as the control plane programs it into IPVS (from GET /networks/{id}?verbose=true). */
+export interface LbService {
+  service: string;
+  serviceId?: string;
+  /** the VIP on this network (internal LB); empty for ingress-only entries */
+  vip?: string;
+  /** published ports as "tcp/8080:80" (protocol/published:target) */
+  ports: string[];
+  /** the IPVS firewall mark (LocalLBIndex) */
+  fwmark: number;
+  /** tasks the control plane lists as backends */
+  tasks: Array<{ task: string; endpointIp: string; nodeIp?: string }>;
+}
+
+/** Optional parts of a NameIndex that the Docker source fills in. */
+export interface LbNameIndex {
+  /** services balanced in this lb_ or ingress_sbox namespace, by firewall mark */
+  lbServices(ref: NetnsRef): Map<number, LbService>;
+  /** the task that owns an endpoint IP on the network served by `ref`, if known */
+  taskOfEndpoint(ref: NetnsRef, ip: string): { task: string; service: string; running: boolean } | undefined;
+}
