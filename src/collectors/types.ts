@@ -7,6 +7,8 @@ import type { VethPeers } from '../kernel/veth.js';
 
 export interface Snapshot {
   samples: NsSample[];
+  /** the same samples by namespace label */
+  byNetns: Map<string, NsSample>;
   names: NameIndex;
   /** veth pairs across the namespaces of this snapshot */
   peers: VethPeers;

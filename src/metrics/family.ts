@@ -52,6 +52,15 @@ export class FamilySet {
     return f;
   }
 
+  /** Move another set's samples into this one (same definitions). */
+  merge(other: FamilySet): void {
+    for (const f of other.all()) {
+      const mine = this.byName.get(f.name);
+      if (!mine) this.byName.set(f.name, f);
+      else for (const s of f.samples) mine.samples.push(s);
+    }
+  }
+
   all(): Family[] {
     return [...this.byName.values()];
   }

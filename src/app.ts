@@ -1,0 +1,84 @@
+// HTTP: /metrics, /healthz and a landing page. Nothing else is served and no
+// request input reaches the kernel or dockerd: the exporter holds the Docker
+// socket, so its surface stays read-only and parameter-free.
+import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderOpenMetrics, renderPrometheus } from './metrics/render.js';
+import type { Scraper } from './scrape.js';
+
+export interface AppOptions {
+  scraper: Scraper;
+  logger: Logger;
+  /** extra server options (TLS from the web config file) */
+  serverOptions?: Partial<FastifyServerOptions> & Record<string, unknown>;
+  /** hooks to add before routes (basic auth from the web config file) */
+  configure?: (app: FastifyInstance) => void | Promise<void>;
+  /** upper bound of a scrape's time budget */
+  maxScrapeMs: number;
+  version: string;
+}
+
+/** Prometheus' own scrape timeout header, less a margin for rendering and the network. */
+export function scrapeBudgetMs(header: string | string[] | undefined, maxMs: number): number {
+  const raw = Array.isArray(header) ? header[0] : header;
+  const seconds = raw ? Number.parseFloat(raw) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) return maxMs;
+  const ms = seconds * 1000;
+  return Math.max(100, Math.min(maxMs, ms - Math.max(250, ms * 0.1)));
+}
+
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return !!accept && accept.includes('application/openmetrics-text');
+}
+
+function processRegistries() {
+  // one registry per format: OpenMetrics rendering changes counter objects in place
+  const text = new Registry();
+  const om = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+  om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  for (const register of [text, om] as Registry[]) {
+    collectDefaultMetrics({ register });
+    // gauges named *_total break Prometheus naming rules (promtool check metrics)
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      register.removeSingleMetric(name);
+    }
+  }
+  return { text, om };
+}
+
+const LANDING = (version: string) => `<!doctype html>
+<html><head><title>swarmnet-exporter</title></head>
+<body>
+<h1>swarmnet-exporter</h1>
+<p>Docker Swarm overlay data plane metrics, version ${version}.</p>
+<ul>
+<li><a href="metrics">metrics</a></li>
+<li><a href="healthz">healthz</a></li>
+</ul>
+</body></html>
+`;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = fastify({
+    loggerInstance: opts.logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    ...opts.serverOptions,
+  } as FastifyServerOptions);
+  const registries = processRegistries();
+  if (opts.configure) await opts.configure(app);
+
+  app.get('/metrics', async (req, reply) => {
+    const budget = scrapeBudgetMs(req.headers['x-prometheus-scrape-timeout-seconds'], opts.maxScrapeMs);
+    const { families } = await opts.scraper.scrape(budget);
+    if (wantsOpenMetrics(req.headers.accept)) {
+      const processPart = (await registries.om.metrics()).replace(/# EOF\s*$/, '');
+      return reply.type(OPENMETRICS_CONTENT_TYPE).send(`${renderOpenMetrics(families.all())}${processPart}# EOF\n`);
+    }
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(renderPrometheus(families.all()) + (await registries.text.metrics()));
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LANDING(opts.version)));
+  return app;
+}

@@ -1,0 +1,46 @@
+// Interface counters and facts, per namespace and interface.
+import { interfaceInfo, interfaceMtu, interfaceStatMetrics, interfaceUp } from '../metrics/catalog/kernel.js';
+import type { FamilySet } from '../metrics/family.js';
+import { vethKey } from '../kernel/veth.js';
+import { ifLabels } from './labels.js';
+import type { Collector, Snapshot } from './types.js';
+
+const IFF_UP = 0x1;
+
+export const netdevCollector: Collector = {
+  name: 'netdev',
+  help: 'interface counters (IFLA_STATS64), state, MTU and veth pairing',
+  defaultEnabled: true,
+  collect(snap: Snapshot, out: FamilySet) {
+    const stats = interfaceStatMetrics.map((m) => ({ field: m.field, family: out.of(m.def) }));
+    const info = out.of(interfaceInfo);
+    const up = out.of(interfaceUp);
+    const mtu = out.of(interfaceMtu);
+    for (const s of snap.samples) {
+      const byIndex = new Map(s.links.map((l) => [l.index, l.name]));
+      for (const link of s.links) {
+        const labels = ifLabels(snap, s, link);
+        if (link.stats) {
+          for (const { field, family } of stats) {
+            const v = link.stats[field];
+            // a field this kernel does not report is absent, not zero
+            if (v !== undefined) family.add(labels, v);
+          }
+        }
+        const peer = snap.peers.get(vethKey(s.ref.name, link.index));
+        info.add({
+          ...labels,
+          kind: link.kind ?? '',
+          master: link.master ? byIndex.get(link.master) ?? String(link.master) : '',
+          operstate: link.operstate ?? 'unknown',
+          address: link.address ?? '',
+          peer_netns: peer?.netns ?? '',
+          peer_interface: peer?.interface ?? '',
+        }, 1);
+        const isUp = link.operstate === 'up' || (link.operstate === 'unknown' && (link.flags & IFF_UP) !== 0);
+        up.add(labels, isUp ? 1 : 0);
+        if (link.mtu !== undefined) mtu.add(labels, link.mtu);
+      }
+    }
+  },
+};

@@ -1,0 +1,52 @@
+// VXLAN devices: parameters, their own FDB (NTF_SELF entries: MAC -> remote VTEP)
+// and the number of distinct remote VTEPs, i.e. the overlay peers in the kernel.
+import { vxlanFdbEntries, vxlanInfo, vxlanPeers } from '../metrics/catalog/kernel.js';
+import type { FamilySet } from '../metrics/family.js';
+import type { NsSample } from '../kernel/sampler.js';
+import { NTF_SELF, type Neighbour, fdbEntryType } from '../kernel/rtnl/neigh.js';
+import { ifLabels } from './labels.js';
+import type { Collector, Snapshot } from './types.js';
+
+/** NTF_SELF entries of a vxlan device; the all-zero MAC is the flood/default entry. */
+export function vxlanSelfEntries(s: NsSample, ifindex: number): Neighbour[] {
+  return s.fdb.filter((e) => e.ifindex === ifindex && (e.flags & NTF_SELF) !== 0);
+}
+
+/** Distinct remote VTEP addresses programmed on a vxlan device. */
+export function vxlanRemoteVteps(s: NsSample, ifindex: number): Set<string> {
+  const peers = new Set<string>();
+  for (const e of vxlanSelfEntries(s, ifindex)) if (e.dst) peers.add(e.dst);
+  return peers;
+}
+
+export const vxlanCollector: Collector = {
+  name: 'vxlan',
+  help: 'VXLAN device parameters, FDB entries and remote VTEP (peer) counts',
+  defaultEnabled: true,
+  collect(snap: Snapshot, out: FamilySet) {
+    const info = out.of(vxlanInfo);
+    const entries = out.of(vxlanFdbEntries);
+    const peers = out.of(vxlanPeers);
+    for (const s of snap.samples) {
+      for (const link of s.links) {
+        if (link.kind !== 'vxlan') continue;
+        const labels = ifLabels(snap, s, link);
+        const vni = link.vxlan?.vni !== undefined ? String(link.vxlan.vni) : '';
+        info.add({
+          ...labels,
+          vni,
+          port: link.vxlan?.port !== undefined ? String(link.vxlan.port) : '',
+          local: link.vxlan?.local ?? '',
+          learning: link.vxlan?.learning === undefined ? '' : String(link.vxlan.learning),
+        }, 1);
+        const own = vxlanSelfEntries(s, link.index);
+        const byState = new Map<string, number>();
+        for (const e of own) byState.set(fdbEntryType(e), (byState.get(fdbEntryType(e)) ?? 0) + 1);
+        for (const state of ['permanent', 'static', 'dynamic']) {
+          entries.add({ ...labels, vni, state }, byState.get(state) ?? 0);
+        }
+        peers.add({ ...labels, vni }, vxlanRemoteVteps(s, link.index).size);
+      }
+    }
+  },
+};

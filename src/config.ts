@@ -1,0 +1,117 @@
+// The exporter's flags: their table, and their translation into options.
+import { ALL_COLLECTORS } from './collectors/index.js';
+import type { Collector } from './collectors/types.js';
+import { FlagError, type FlagDef, type FlagValue, helpText, parseFlags } from './flags.js';
+import { NETNS_KINDS, type NetnsKind, type NetnsRef } from './kernel/netns.js';
+
+export const DEFAULT_PORT = 9477;
+
+export function flagDefs(): FlagDef[] {
+  return [
+    { name: 'web.listen-address', type: 'string', default: `:${DEFAULT_PORT}`, placeholder: '[HOST]:PORT', help: 'Address to listen on for /metrics, /healthz and the landing page.' },
+    { name: 'web.config.file', type: 'string', default: '', placeholder: 'PATH', help: 'Exporter-toolkit web config file (YAML) enabling TLS and/or basic auth.' },
+    { name: 'netns.dir', type: 'list', default: ['/var/run/docker/netns'], placeholder: 'DIR', help: 'Directory of network namespace files to sample; repeat the flag for several (e.g. /var/run/netns). Repeating replaces the default.' },
+    { name: 'netns.host', type: 'string', default: 'self', placeholder: 'self|none|PATH', help: 'Namespace reported as netns="host": "self" is the exporter\'s own (the host\'s when it runs with the host network), a path (e.g. /proc/1/ns/net with pid: host), or "none".' },
+    { name: 'netns.kinds', type: 'list', default: [...NETNS_KINDS], placeholder: 'KIND', help: `Namespace kinds to sample (${NETNS_KINDS.join(', ')}); repeatable.` },
+    { name: 'netns.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Namespaces whose file name matches are not sampled.' },
+    { name: 'interface.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Interfaces whose name matches are left out of the output (e.g. "^lo$").' },
+    { name: 'network.include', type: 'string', default: '', placeholder: 'REGEX', help: 'Only series of these swarm networks (by name) are kept; namespaces that resolve to no network are kept.' },
+    { name: 'network.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Series of these swarm networks (by name) are dropped.' },
+    { name: 'scrape.timeout', type: 'string', default: '10s', placeholder: 'DURATION', help: 'Upper bound of one collection; Prometheus\' X-Prometheus-Scrape-Timeout-Seconds shortens it.' },
+    { name: 'scrape.concurrency', type: 'string', default: '2', placeholder: 'N', help: 'Namespaces read at the same time (kernel dumps serialise on RTNL; more rarely helps).' },
+    { name: 'docker.host', type: 'string', default: 'unix:///var/run/docker.sock', placeholder: 'URL', help: 'Docker Engine API endpoint for swarm names (unix:///path or tcp://host:port).' },
+    { name: 'docker.resync-interval', type: 'string', default: '60s', placeholder: 'DURATION', help: 'Full resynchronisation of the Docker state cache, on top of the events stream.' },
+    { name: 'log.level', type: 'string', default: 'info', placeholder: 'LEVEL', help: 'Log level: debug, info, warn, error.' },
+    { name: 'log.format', type: 'string', default: 'json', placeholder: 'FORMAT', help: 'Log format: json (pino) only; kept for Prometheus-style compatibility.' },
+    ...ALL_COLLECTORS.map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
+    { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
+    { name: 'version', type: 'bool', default: false, help: 'Show the version.' },
+  ];
+}
+
+export interface Config {
+  listenHost: string;
+  listenPort: number;
+  webConfigFile?: string;
+  netnsDirs: string[];
+  hostNetns: string | null | false;
+  netnsKinds: Set<NetnsKind>;
+  netnsExclude?: RegExp;
+  interfaceExclude?: RegExp;
+  networkInclude?: RegExp;
+  networkExclude?: RegExp;
+  scrapeTimeoutMs: number;
+  concurrency: number;
+  dockerHost: string;
+  dockerResyncMs: number;
+  logLevel: string;
+  collectors: Collector[];
+  help: boolean;
+  version: boolean;
+}
+
+export function parseDuration(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s);
+  if (!m) throw new FlagError(`--${flag}: "${s}" is not a duration (e.g. 500ms, 10s, 1m)`);
+  const n = Number(m[1]);
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+function regex(v: FlagValue, flag: string): RegExp | undefined {
+  if (v === '') return undefined;
+  try {
+    return new RegExp(v as string);
+  } catch (err) {
+    throw new FlagError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+export function parseListen(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  if (i < 0) throw new FlagError(`--web.listen-address: "${s}" needs a port (e.g. :${DEFAULT_PORT})`);
+  const host = s.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(s.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FlagError(`--web.listen-address: bad port in "${s}"`);
+  return { host, port };
+}
+
+export function loadConfig(argv: string[]): Config {
+  const v = parseFlags(flagDefs(), argv);
+  const str = (k: string) => v.get(k) as string;
+  const listen = parseListen(str('web.listen-address'));
+  const kinds = v.get('netns.kinds') as string[];
+  for (const k of kinds) {
+    if (!(NETNS_KINDS as readonly string[]).includes(k)) throw new FlagError(`--netns.kinds: unknown kind "${k}" (one of ${NETNS_KINDS.join(', ')})`);
+  }
+  const host = str('netns.host');
+  const concurrency = Number(str('scrape.concurrency'));
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new FlagError('--scrape.concurrency: an integer from 1 to 16');
+  if (!['debug', 'info', 'warn', 'error'].includes(str('log.level'))) throw new FlagError(`--log.level: "${str('log.level')}" is not one of debug, info, warn, error`);
+  return {
+    listenHost: listen.host,
+    listenPort: listen.port,
+    webConfigFile: str('web.config.file') || undefined,
+    netnsDirs: v.get('netns.dir') as string[],
+    hostNetns: host === 'self' ? null : host === 'none' ? false : host,
+    netnsKinds: new Set(kinds as NetnsKind[]),
+    netnsExclude: regex(v.get('netns.exclude')!, 'netns.exclude'),
+    interfaceExclude: regex(v.get('interface.exclude')!, 'interface.exclude'),
+    networkInclude: regex(v.get('network.include')!, 'network.include'),
+    networkExclude: regex(v.get('network.exclude')!, 'network.exclude'),
+    scrapeTimeoutMs: parseDuration(str('scrape.timeout'), 'scrape.timeout'),
+    concurrency,
+    dockerHost: str('docker.host'),
+    dockerResyncMs: parseDuration(str('docker.resync-interval'), 'docker.resync-interval'),
+    logLevel: str('log.level'),
+    collectors: ALL_COLLECTORS.filter((c) => v.get(`collector.${c.name}`) === true),
+    help: v.get('help') === true,
+    version: v.get('version') === true,
+  };
+}
+
+export function netnsFilter(cfg: Config): (ref: NetnsRef) => boolean {
+  return (ref) => cfg.netnsKinds.has(ref.kind) && !(cfg.netnsExclude?.test(ref.name) ?? false);
+}
+
+export const usage = (): string =>
+  helpText(flagDefs(), 'Usage: swarmnet-exporter [flags]\n\nPrometheus exporter for the Docker Swarm overlay data plane: interfaces, bridge FDB,\nVXLAN peers and IPVS load balancers of every network namespace Docker made, labelled\nwith swarm network, service and task names.');

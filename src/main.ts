@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Entry point: flags -> sources -> app -> listen; SIGTERM/SIGINT -> graceful close.
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { type Config, loadConfig, netnsFilter, usage } from './config.js';
+import { FlagError } from './flags.js';
+import { loadNative } from './kernel/native.js';
+import { Scraper } from './scrape.js';
+import { REVISION, VERSION } from './version.js';
+
+export async function run(cfg: Config) {
+  const log = pino({ level: cfg.logLevel, base: { app: 'swarmnet-exporter' } });
+  const native = loadNative();
+  const scraper = new Scraper({
+    netnsDirs: cfg.netnsDirs,
+    hostNetns: cfg.hostNetns,
+    collectors: cfg.collectors,
+    concurrency: cfg.concurrency,
+    defaultTimeoutMs: cfg.scrapeTimeoutMs,
+    netnsFilter: netnsFilter(cfg),
+    interfaceExclude: cfg.interfaceExclude,
+    networkInclude: cfg.networkInclude,
+    networkExclude: cfg.networkExclude,
+    version: { version: VERSION, revision: REVISION },
+  }, { native }, log);
+  const app = await buildApp({ scraper, logger: log, maxScrapeMs: cfg.scrapeTimeoutMs, version: VERSION });
+  await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
+  log.info({ netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    await app.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main() {
+  let cfg: Config;
+  try {
+    cfg = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`swarmnet-exporter: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (cfg.help) {
+    process.stdout.write(usage());
+    return;
+  }
+  if (cfg.version) {
+    process.stdout.write(`swarmnet-exporter ${VERSION} (revision ${REVISION}, node ${process.version})\n`);
+    return;
+  }
+  try {
+    await run(cfg);
+  } catch (err) {
+    process.stderr.write(`swarmnet-exporter: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();
