@@ -10,7 +10,19 @@ const escapeLabel = (v: string): string =>
     : v;
 const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
+// Collectors share one labels object across the families of an interface:
+// format it once per scrape, not once per family.
+const formatted = new WeakMap<Labels, string>();
+
 function formatLabels(labels: Labels): string {
+  const cached = formatted.get(labels);
+  if (cached !== undefined) return cached;
+  const out = buildLabels(labels);
+  formatted.set(labels, out);
+  return out;
+}
+
+function buildLabels(labels: Labels): string {
   let out = '';
   for (const key in labels) {
     out += `${out ? ',' : ''}${key}="${escapeLabel(labels[key]!)}"`;
@@ -26,14 +38,14 @@ function formatValue(v: SampleValue): string {
   return String(v);
 }
 
-/** Duplicate series would make Prometheus reject the scrape: keep the first. */
-function* uniqueSamples(f: Family): Generator<string> {
+/** Sample lines of a family; a duplicate series would make Prometheus reject the scrape, so only the first is kept. */
+function sampleLines(f: Family, parts: string[]): void {
   const seen = new Set<string>();
   for (const s of f.samples) {
     const l = formatLabels(s.labels);
     if (seen.has(l)) continue;
     seen.add(l);
-    yield `${l} ${formatValue(s.value)}`;
+    parts.push(`${f.name}${l} ${formatValue(s.value)}\n`);
   }
 }
 
@@ -42,7 +54,7 @@ export function renderPrometheus(families: Family[]): string {
   for (const f of families) {
     if (f.samples.length === 0) continue;
     parts.push(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type === 'info' ? 'gauge' : f.type}\n`);
-    for (const line of uniqueSamples(f)) parts.push(`${f.name}${line}\n`);
+    sampleLines(f, parts);
   }
   return parts.join('');
 }
@@ -54,7 +66,7 @@ export function renderOpenMetrics(families: Family[]): string {
     if (f.samples.length === 0) continue;
     const base = f.type === 'counter' ? f.name.slice(0, -'_total'.length) : f.type === 'info' ? f.name.slice(0, -'_info'.length) : f.name;
     parts.push(`# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`);
-    for (const line of uniqueSamples(f)) parts.push(`${f.name}${line}\n`);
+    sampleLines(f, parts);
   }
   return parts.join('');
 }

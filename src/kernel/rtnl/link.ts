@@ -74,8 +74,12 @@ export function getLinkRequest(seq: number): Uint8Array {
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, [ifinfomsg]);
 }
 
-export const formatMac = (b: Uint8Array): string =>
-  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+export function formatMac(b: Uint8Array): string {
+  let out = HEX[b[0]!]!;
+  for (let i = 1; i < b.length; i++) out += `:${HEX[b[i]!]}`;
+  return out;
+}
 
 export function formatIp(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;

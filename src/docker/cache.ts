@@ -1,0 +1,384 @@
+// The Docker state cache. It listens to the events stream, refreshes (debounced)
+// when something relevant happens, re-reads the control plane on a short
+// interval (remote tasks produce no local events) and resyncs in full on a
+// long one. A scrape never waits on it: names() and state() are synchronous
+// and return immutable objects swapped whole on every successful refresh.
+//
+// When dockerd is unreachable the last state is kept, up turns 0, one warning
+// is logged per outage, and the cache reconnects by itself with backoff.
+import type { Logger } from 'pino';
+import { type DockerApi, type DockerEvent, type EventStream, classifyDockerError, createDockerApi } from './client.js';
+import { type SwarmNames, type TaskLabelMode, buildNameIndex } from './resolve.js';
+import { type DockerState, EMPTY_STATE, type RawDockerState, parseDockerState, parseInfo } from './state.js';
+
+export interface DockerCacheOptions {
+  /** unix:///var/run/docker.sock, /path/to/docker.sock or tcp://host:port */
+  host: string;
+  logger: Logger;
+  /** full resync: every container re-inspected (default 60 s) */
+  resyncIntervalMs?: number;
+  /** light refresh: networks' control-plane view (peers, remote tasks), changed containers (default 15 s) */
+  refreshIntervalMs?: number;
+  /** events are coalesced for this long before a refresh (default 250 ms) */
+  debounceMs?: number;
+  /** per API request (default 10 s) */
+  requestTimeoutMs?: number;
+  /** reconnect backoff, doubling from initial to max (default 0.5 s .. 30 s) */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** parallel inspect requests (default 8) */
+  inspectConcurrency?: number;
+  /** how task labels are spelled (default full task names) */
+  taskLabel?: TaskLabelMode;
+  /** an API other than dockerode on `host` */
+  api?: DockerApi;
+}
+
+/** What collectors read (Snapshot.extra.get('docker')). */
+export interface DockerView {
+  /** 1: the events stream is connected and the last refresh succeeded */
+  up: boolean;
+  /** the daemon address this cache talks to */
+  target: string;
+  /** the last state read successfully (EMPTY_STATE, fetchedAt 0, before the first) */
+  state: DockerState;
+  names: SwarmNames;
+  /** ms since the epoch of the last successful refresh; 0: never */
+  lastSuccessAt: number;
+  /** failures since start, by reason (unreachable, timeout, api_server_error, events_closed, ...) */
+  errors: ReadonlyMap<string, number>;
+}
+
+const EVENT_FILTERS = { type: ['container', 'network', 'service', 'node', 'daemon'] };
+/** container actions that change what we resolve (not exec_*, health_status, attach, top...) */
+const CONTAINER_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'destroy', 'rename', 'update', 'pause', 'unpause']);
+
+interface ContainerEntry {
+  listedState: string;
+  inspect: unknown;
+}
+
+/** Run `fn` over `items` at most `limit` at a time. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+const isNotFound = (err: unknown): boolean => (err as { statusCode?: unknown })?.statusCode === 404;
+const idOf = (v: unknown): string => {
+  const o = v as { Id?: unknown; ID?: unknown } | null;
+  return typeof o?.Id === 'string' ? o.Id : typeof o?.ID === 'string' ? o.ID : '';
+};
+
+/**
+ * Read everything once, as raw JSON. `previous` and `dirty` let a light refresh
+ * re-inspect only containers that are new, changed state, or were named by an event.
+ */
+export async function fetchRawState(
+  api: DockerApi,
+  opts: { full: boolean; previous?: Map<string, ContainerEntry>; dirty?: Set<string>; concurrency?: number; onSoftError?: (what: string, err: unknown) => void; previousRaw?: RawDockerState },
+): Promise<{ raw: RawDockerState; containers: Map<string, ContainerEntry> }> {
+  const concurrency = opts.concurrency ?? 8;
+  const info = await api.info();
+  const manager = parseInfo(info).role === 'manager';
+  const soft = async (what: string, call: () => Promise<unknown[]>, fallback: unknown[] | null): Promise<unknown[] | null> => {
+    try {
+      return await call();
+    } catch (err) {
+      // a manager without quorum answers 503 here: keep what we had, the rest still works
+      opts.onSoftError?.(what, err);
+      return fallback;
+    }
+  };
+  const [nodes, services, networkList, containerList] = await Promise.all([
+    manager ? soft('nodes', () => api.nodes(), opts.previousRaw?.nodes ?? null) : Promise.resolve(null),
+    manager ? soft('services', () => api.services(), opts.previousRaw?.services ?? null) : Promise.resolve(null),
+    api.networks(),
+    api.containers(),
+  ]);
+  const networks = (await mapLimit(networkList, concurrency, async (n) => {
+    const id = idOf(n);
+    if (!id) return undefined;
+    try {
+      return await api.network(id, (n as { Scope?: unknown }).Scope === 'swarm');
+    } catch (err) {
+      if (isNotFound(err)) return undefined; // removed since the list
+      throw err;
+    }
+  })).filter((n) => n !== undefined);
+  const containers = new Map<string, ContainerEntry>();
+  await mapLimit(containerList, concurrency, async (c) => {
+    const id = idOf(c);
+    if (!id) return;
+    const listedState = String((c as { State?: unknown }).State ?? '');
+    const prev = opts.previous?.get(id);
+    if (!opts.full && prev && prev.listedState === listedState && !opts.dirty?.has(id)) {
+      containers.set(id, prev);
+      return;
+    }
+    try {
+      containers.set(id, { listedState, inspect: await api.container(id) });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  });
+  return { raw: { info, nodes, services, networks, containers: [...containers.values()].map((e) => e.inspect) }, containers };
+}
+
+export class DockerStateCache {
+  private readonly api: DockerApi;
+  private readonly log: Logger;
+  private readonly opts: Required<Omit<DockerCacheOptions, 'api' | 'logger' | 'host'>>;
+
+  private current: { state: DockerState; names: SwarmNames };
+  private up = false;
+  private lastSuccessAt = 0;
+  private readonly errors = new Map<string, number>();
+  private generation = 0;
+
+  private containers = new Map<string, ContainerEntry>();
+  private lastRaw: RawDockerState | undefined;
+  private dirty = new Set<string>();
+
+  private started = false;
+  private stopped = false;
+  private stopSignal!: Promise<void>;
+  private signalStop!: () => void;
+  private loop: Promise<void> | undefined;
+  private stream: EventStream | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private debounceTimer: NodeJS.Timeout | undefined;
+
+  private refreshing: Promise<void> | undefined;
+  private want = false;
+  private wantFull = false;
+  private lastRefreshError: unknown;
+
+  private outageSince = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(options: DockerCacheOptions) {
+    this.log = options.logger.child({ component: 'docker' });
+    this.opts = {
+      resyncIntervalMs: options.resyncIntervalMs ?? 60_000,
+      refreshIntervalMs: options.refreshIntervalMs ?? 15_000,
+      debounceMs: options.debounceMs ?? 250,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      backoffInitialMs: options.backoffInitialMs ?? 500,
+      backoffMaxMs: options.backoffMaxMs ?? 30_000,
+      inspectConcurrency: options.inspectConcurrency ?? 8,
+      taskLabel: options.taskLabel ?? 'full',
+    };
+    this.api = options.api ?? createDockerApi(options.host, { timeoutMs: this.opts.requestTimeoutMs });
+    this.current = { state: EMPTY_STATE, names: buildNameIndex(EMPTY_STATE, { taskLabel: this.opts.taskLabel }) };
+    this.resetStopSignal();
+  }
+
+  /** Begin connecting in the background; never throws, never waits on dockerd. */
+  start(): void {
+    if (this.started && !this.stopped) return;
+    this.started = true;
+    this.stopped = false;
+    this.resetStopSignal();
+    this.timers.push(
+      setInterval(() => { if (this.up) void this.schedule(true); }, this.opts.resyncIntervalMs),
+      setInterval(() => { if (this.up) void this.schedule(false); }, this.opts.refreshIntervalMs),
+    );
+    for (const t of this.timers) t.unref();
+    this.loop = this.run();
+  }
+
+  /** Stop listening and refreshing; the last state stays readable. */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    this.signalStop();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
+    this.stream?.close();
+    await this.loop;
+    this.setUp(false);
+  }
+
+  /** The current name index (synchronous; immutable, swapped on refresh). */
+  names(): SwarmNames {
+    return this.current.names;
+  }
+
+  /** What collectors read: the last state, whether dockerd answers, error counts. */
+  state(): DockerView {
+    return {
+      up: this.up,
+      target: this.api.target,
+      state: this.current.state,
+      names: this.current.names,
+      lastSuccessAt: this.lastSuccessAt,
+      errors: new Map(this.errors),
+    };
+  }
+
+  /** Number of successful refreshes so far (tests wait on it). */
+  get refreshes(): number {
+    return this.generation;
+  }
+
+  /** Resolves true after the first successful refresh, false after timeoutMs. */
+  whenSynced(timeoutMs: number): Promise<boolean> {
+    if (this.generation > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.waiters.push(() => { clearTimeout(timer); resolve(true); });
+    });
+  }
+
+  /** Refresh now and wait for it; rejects with the API error if it failed. */
+  async refresh(full = true): Promise<void> {
+    await this.schedule(full);
+    if (this.lastRefreshError) throw this.lastRefreshError;
+  }
+
+  // ---- internals
+
+  private resetStopSignal() {
+    this.stopSignal = new Promise((resolve) => { this.signalStop = resolve; });
+  }
+
+  private countError(reason: string) {
+    this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
+  }
+
+  private setUp(up: boolean, err?: unknown) {
+    if (up) {
+      if (this.outageSince) {
+        this.log.info({ target: this.api.target, downSeconds: Math.round((Date.now() - this.outageSince) / 100) / 10 }, 'docker API reachable again');
+      } else if (!this.up) {
+        this.log.info({ target: this.api.target }, 'docker API connected');
+      }
+      this.outageSince = 0;
+    } else if (!this.outageSince && !this.stopped) {
+      // once per outage; the errors counter tells how many attempts failed
+      this.outageSince = Date.now();
+      this.log.warn({ target: this.api.target, err: (err as Error)?.message ?? String(err), reason: classifyDockerError(err) },
+        this.generation > 0 ? 'docker API unreachable; keeping the last known names until it answers again' : 'docker API unreachable; no swarm names until it answers');
+    }
+    this.up = up;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.opts.backoffInitialMs;
+    while (!this.stopped) {
+      let stream: EventStream | undefined;
+      let failure: unknown;
+      try {
+        stream = await this.api.events(EVENT_FILTERS, (e) => this.onEvent(e));
+        if (this.stopped) break;
+        // listen first, then read: nothing that happens in between is lost
+        await Promise.race([this.schedule(true), this.stopSignal]);
+        if (this.stopped) break;
+        if (this.lastRefreshError) throw this.lastRefreshError;
+        // from here on, a failed refresh closes the stream (see drain)
+        this.stream = stream;
+        this.setUp(true);
+        backoff = this.opts.backoffInitialMs;
+        const ended = await Promise.race([stream.ended, this.stopSignal.then(() => undefined)]);
+        if (this.stopped) break;
+        failure = this.lastRefreshError ?? ended ?? Object.assign(new Error('events stream closed by dockerd'), { code: 'ECONNRESET' });
+        if (!this.lastRefreshError) this.countError('events_closed');
+      } catch (err) {
+        failure = err;
+        this.countError(classifyDockerError(err));
+      } finally {
+        stream?.close();
+        this.stream = undefined;
+      }
+      if (this.stopped) break;
+      this.setUp(false, failure);
+      this.log.debug({ err: (failure as Error)?.message, retryMs: backoff }, 'docker: reconnecting');
+      await Promise.race([new Promise((r) => setTimeout(r, backoff).unref()), this.stopSignal]);
+      backoff = Math.min(backoff * 2, this.opts.backoffMaxMs);
+    }
+  }
+
+  private onEvent(e: DockerEvent) {
+    const action = e.Action ?? '';
+    switch (e.Type) {
+      case 'container':
+        if (!CONTAINER_ACTIONS.has(action)) return;
+        if (e.Actor?.ID) this.dirty.add(e.Actor.ID);
+        break;
+      case 'network': {
+        const container = e.Actor?.Attributes?.container;
+        if (container) this.dirty.add(container);
+        break;
+      }
+      case 'service':
+      case 'node':
+      case 'daemon':
+        break;
+      default:
+        return;
+    }
+    if (this.debounceTimer) return; // the pending refresh will see this one too
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.schedule(false);
+    }, this.opts.debounceMs);
+    this.debounceTimer.unref();
+  }
+
+  /** Queue a refresh; refreshes never overlap, requests made meanwhile are merged into the next. */
+  private schedule(full: boolean): Promise<void> {
+    this.want = true;
+    this.wantFull ||= full;
+    if (!this.refreshing) {
+      this.refreshing = this.drain().finally(() => { this.refreshing = undefined; });
+    }
+    return this.refreshing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.want && !this.stopped) {
+      const full = this.wantFull;
+      this.want = false;
+      this.wantFull = false;
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      try {
+        const { raw, containers } = await fetchRawState(this.api, {
+          full, previous: this.containers, dirty, concurrency: this.opts.inspectConcurrency, previousRaw: this.lastRaw,
+          onSoftError: (what, err) => {
+            this.countError(classifyDockerError(err));
+            this.log.debug({ err: (err as Error)?.message }, `docker: reading ${what} failed; keeping the previous list`);
+          },
+        });
+        const state = parseDockerState(raw, Date.now());
+        this.current = { state, names: buildNameIndex(state, { taskLabel: this.opts.taskLabel }) };
+        this.containers = containers;
+        this.lastRaw = raw;
+        this.lastSuccessAt = state.fetchedAt;
+        this.lastRefreshError = undefined;
+        this.generation++;
+        for (const w of this.waiters.splice(0)) w();
+      } catch (err) {
+        for (const id of dirty) this.dirty.add(id);
+        this.lastRefreshError = err;
+        if (this.stream) {
+          // an API failure while connected: count it and go through the reconnect path
+          this.countError(classifyDockerError(err));
+          this.stream.close();
+        }
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// The Docker Engine API calls the cache makes, through dockerode. Answers are
+// returned as unknown JSON: state.ts converts them defensively.
+import Docker from 'dockerode';
+
+export interface DockerApiOptions {
+  /** upper bound for one API request (the events stream has none) */
+  timeoutMs?: number;
+}
+
+/** A Docker event as the stream sends it (GET /events). */
+export interface DockerEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  scope?: string;
+  time?: number;
+}
+
+export interface EventStream {
+  /** stop listening; the stream is destroyed */
+  close(): void;
+  /** settles when the stream ends for any reason (daemon gone, closed) */
+  readonly ended: Promise<Error | undefined>;
+}
+
+export interface DockerApi {
+  readonly target: string;
+  info(): Promise<unknown>;
+  nodes(): Promise<unknown[]>;
+  services(): Promise<unknown[]>;
+  networks(): Promise<unknown[]>;
+  network(id: string, verbose: boolean): Promise<unknown>;
+  containers(): Promise<unknown[]>;
+  container(id: string): Promise<unknown>;
+  /** open the events stream; resolves once dockerd answered (so it also proves the daemon is up) */
+  events(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream>;
+}
+
+/**
+ * `--docker.host` forms: unix:///path, /path, tcp://host:port, http://host:port.
+ * (TLS and ssh are not supported: mount the socket instead.)
+ */
+export function parseDockerHost(host: string): Docker.DockerOptions {
+  if (host.startsWith('unix://')) {
+    const path = host.slice('unix://'.length);
+    if (!path) throw new Error(`docker host "${host}": no socket path`);
+    return { socketPath: path };
+  }
+  if (host.startsWith('/')) return { socketPath: host };
+  const m = /^(tcp|http):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
+  if (m) return { protocol: 'http', host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3] ?? 2375) };
+  throw new Error(`docker host "${host}": expected unix:///path/to/docker.sock or tcp://host:port`);
+}
+
+type InspectWithOptions = (opts: Record<string, unknown>) => Promise<unknown>;
+
+export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
+  const target = parseDockerHost(host);
+  const api = new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 });
+  // the modem's timeout is an idle timeout: a quiet events stream must not hit it
+  const stream = new Docker({ ...target });
+  return {
+    target: host,
+    info: () => api.info() as Promise<unknown>,
+    nodes: async () => (await api.listNodes()) as unknown[],
+    services: async () => (await api.listServices()) as unknown[],
+    networks: async () => (await api.listNetworks()) as unknown[],
+    network: (id, verbose) => {
+      const network = api.getNetwork(id);
+      // dockerode passes options as the query string; its typings omit them for inspect
+      return (network.inspect as unknown as InspectWithOptions).call(network, verbose ? { verbose: true } : {});
+    },
+    containers: async () => (await api.listContainers({ all: true })) as unknown[],
+    container: (id) => api.getContainer(id).inspect() as Promise<unknown>,
+    events: async (filters, onEvent) => {
+      const readable = (await stream.getEvents({ filters: JSON.stringify(filters) })) as NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
+      let buffered = '';
+      let settle!: (err: Error | undefined) => void;
+      const ended = new Promise<Error | undefined>((resolve) => { settle = resolve; });
+      readable.on('data', (chunk: Buffer | string) => {
+        buffered += chunk.toString();
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          try {
+            onEvent(JSON.parse(line) as DockerEvent);
+          } catch {
+            // a malformed line only costs us that event; the periodic resync covers it
+          }
+        }
+      });
+      readable.on('end', () => settle(undefined));
+      readable.on('close', () => settle(undefined));
+      readable.on('error', (err: Error) => settle(err));
+      return {
+        ended,
+        close: () => {
+          readable.removeAllListeners('data');
+          readable.destroy?.();
+          settle(undefined);
+        },
+      };
+    },
+  };
+}
+
+/** A short reason for the errors counter, from whatever a failed call threw. */
+export function classifyDockerError(err: unknown): string {
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'EHOSTUNREACH') return 'unreachable';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission';
+  if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'ABORT_ERR') return 'timeout';
+  if (typeof e?.statusCode === 'number') return e.statusCode >= 500 ? 'api_server_error' : 'api_client_error';
+  const msg = typeof e?.message === 'string' ? e.message : '';
+  if (/socket hang up|aborted/i.test(msg)) return 'unreachable';
+  if (/timeout/i.test(msg)) return 'timeout';
+  return 'other';
+}
