@@ -73,9 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const { families } = await opts.scraper.scrape(budget);
     if (wantsOpenMetrics(req.headers.accept)) {
       const processPart = (await registries.om.metrics()).replace(/# EOF\s*$/, '');
-      return reply.type(OPENMETRICS_CONTENT_TYPE).send(`${renderOpenMetrics(families.all())}${processPart}# EOF\n`);
+      return reply.type(OPENMETRICS_CONTENT_TYPE).send(renderOpenMetrics(families.all(), `${processPart}# EOF\n`));
     }
-    return reply.type(PROMETHEUS_CONTENT_TYPE).send(renderPrometheus(families.all()) + (await registries.text.metrics()));
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(renderPrometheus(families.all(), await registries.text.metrics()));
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));

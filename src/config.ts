@@ -1,5 +1,5 @@
 // The exporter's flags: their table, and their translation into options.
-import { ALL_COLLECTORS } from './collectors/index.js';
+import { allCollectors } from './collectors/index.js';
 import type { Collector } from './collectors/types.js';
 import { FlagError, type FlagDef, type FlagValue, helpText, parseFlags } from './flags.js';
 import { NETNS_KINDS, type NetnsKind, type NetnsRef } from './kernel/netns.js';
@@ -23,7 +23,8 @@ export function flagDefs(): FlagDef[] {
     { name: 'docker.resync-interval', type: 'string', default: '60s', placeholder: 'DURATION', help: 'Full resynchronisation of the Docker state cache, on top of the events stream.' },
     { name: 'log.level', type: 'string', default: 'info', placeholder: 'LEVEL', help: 'Log level: debug, info, warn, error.' },
     { name: 'log.format', type: 'string', default: 'json', placeholder: 'FORMAT', help: 'Log format: json (pino) only; kept for Prometheus-style compatibility.' },
-    ...ALL_COLLECTORS.map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
+    { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
+    ...allCollectors().map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
     { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
     { name: 'version', type: 'bool', default: false, help: 'Show the version.' },
   ];
@@ -103,7 +104,8 @@ export function loadConfig(argv: string[]): Config {
     dockerHost: str('docker.host'),
     dockerResyncMs: parseDuration(str('docker.resync-interval'), 'docker.resync-interval'),
     logLevel: str('log.level'),
-    collectors: ALL_COLLECTORS.filter((c) => v.get(`collector.${c.name}`) === true),
+    collectors: allCollectors({ netdevExtendedStats: v.get('collector.netdev.extended-stats') === true })
+      .filter((c) => v.get(`collector.${c.name}`) === true),
     help: v.get('help') === true,
     version: v.get('version') === true,
   };

@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../app.js';
-import { ALL_COLLECTORS } from '../collectors/index.js';
+import { allCollectors } from '../collectors/index.js';
 import { loadNative } from '../kernel/native.js';
 import { Scraper } from '../scrape.js';
 
@@ -74,7 +74,7 @@ const percentile = (xs: number[], p: number) => {
 async function measureExporter(n: number, rounds: number) {
   const log = pino({ level: 'silent' });
   const scraper = new Scraper({
-    netnsDirs: ['/run/netns'], hostNetns: false, collectors: ALL_COLLECTORS, concurrency: Number(arg('concurrency', '2')),
+    netnsDirs: ['/run/netns'], hostNetns: false, collectors: allCollectors({ netdevExtendedStats: arg('extended-stats', 'false') === 'true' }), concurrency: Number(arg('concurrency', '2')),
     defaultTimeoutMs: 30_000, netnsFilter: (r) => r.name.startsWith(PREFIX) && Number(r.name.slice(PREFIX.length)) < n,
     version: { version: 'bench', revision: 'bench' },
   }, { native: loadNative() }, log);
@@ -89,8 +89,11 @@ async function measureExporter(n: number, rounds: number) {
     const t0 = performance.now();
     const res = await app.inject({ url: '/metrics' });
     walls.push(performance.now() - t0);
-    bytes = res.body.length;
-    series = res.body.split('\n').filter((l) => l && !l.startsWith('#')).length;
+    if (r === rounds - 1) {
+      const body = res.rawPayload.toString('utf8');
+      bytes = res.rawPayload.length;
+      series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
+    }
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
   }
   const cpu = process.cpuUsage(cpu0);

@@ -4,4 +4,12 @@ import { netdevCollector } from './netdev.js';
 import type { Collector } from './types.js';
 import { vxlanCollector } from './vxlan.js';
 
-export const ALL_COLLECTORS: Collector[] = [netdevCollector, fdbCollector, vxlanCollector];
+export interface CollectorOptions {
+  netdevExtendedStats: boolean;
+}
+
+export const DEFAULT_COLLECTOR_OPTIONS: CollectorOptions = { netdevExtendedStats: false };
+
+export function allCollectors(opts: CollectorOptions = DEFAULT_COLLECTOR_OPTIONS): Collector[] {
+  return [netdevCollector({ extendedStats: opts.netdevExtendedStats }), fdbCollector, vxlanCollector];
+}

@@ -7,12 +7,19 @@ import type { Collector, Snapshot } from './types.js';
 
 const IFF_UP = 0x1;
 
-export const netdevCollector: Collector = {
+export interface NetdevOptions {
+  /** also the physical-layer error counters (CRC, frame, heartbeat...) */
+  extendedStats: boolean;
+}
+
+export const netdevCollector = (opts: NetdevOptions): Collector => ({
   name: 'netdev',
   help: 'interface counters (IFLA_STATS64), state, MTU and veth pairing',
   defaultEnabled: true,
   collect(snap: Snapshot, out: FamilySet) {
-    const stats = interfaceStatMetrics.map((m) => ({ field: m.field, family: out.of(m.def) }));
+    const stats = interfaceStatMetrics
+      .filter((m) => opts.extendedStats || !m.extended)
+      .map((m) => ({ field: m.field, family: out.of(m.def) }));
     const info = out.of(interfaceInfo);
     const up = out.of(interfaceUp);
     const mtu = out.of(interfaceMtu);
@@ -43,4 +50,4 @@ export const netdevCollector: Collector = {
       }
     }
   },
-};
+});

@@ -11,7 +11,9 @@ export interface Sample {
 }
 
 export class Family {
-  readonly samples: Sample[] = [];
+  // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work
+  readonly labelSets: Labels[] = [];
+  readonly values: SampleValue[] = [];
   /**
    * name: the full Prometheus text name; counters end in _total, info metrics in _info.
    */
@@ -21,8 +23,18 @@ export class Family {
   }
 
   add(labels: Labels, value: SampleValue): this {
-    this.samples.push({ labels, value });
+    this.labelSets.push(labels);
+    this.values.push(value);
     return this;
+  }
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** The samples as objects (for tests and small families). */
+  get samples(): Sample[] {
+    return this.labelSets.map((labels, i) => ({ labels, value: this.values[i]! }));
   }
 }
 
@@ -57,7 +69,7 @@ export class FamilySet {
     for (const f of other.all()) {
       const mine = this.byName.get(f.name);
       if (!mine) this.byName.set(f.name, f);
-      else for (const s of f.samples) mine.samples.push(s);
+      else for (let i = 0; i < f.size; i++) mine.add(f.labelSets[i]!, f.values[i]!);
     }
   }
 

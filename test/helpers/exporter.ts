@@ -1,7 +1,7 @@
 // Build the exporter in-process (not listening) over chosen namespaces.
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
-import { ALL_COLLECTORS } from '../../src/collectors/index.js';
+import { allCollectors } from '../../src/collectors/index.js';
 import { loadNative } from '../../src/kernel/native.js';
 import { Scraper, type ScrapeOptions, type ScrapeSources } from '../../src/scrape.js';
 
@@ -9,7 +9,7 @@ export async function testExporter(opts: Partial<ScrapeOptions> & { netnsDirs: s
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const scraper = new Scraper({
     hostNetns: false,
-    collectors: ALL_COLLECTORS,
+    collectors: allCollectors({ netdevExtendedStats: true }),
     concurrency: 2,
     defaultTimeoutMs: 10_000,
     version: { version: 'test', revision: 'test' },

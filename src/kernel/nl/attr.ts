@@ -89,14 +89,21 @@ export class AttrReader {
   bytes(): Uint8Array {
     return this.buf.subarray(this.start, this.start + this.len);
   }
-  /** Little-endian u64 array (e.g. rtnl_link_stats64): at least minCount entries, more are read. */
-  u64s(minCount: number): bigint[] | undefined {
+  /**
+   * Little-endian u64 array (e.g. rtnl_link_stats64) as doubles: at least
+   * minCount entries, more are read. Exact up to 2^53 (9 PB of counted bytes),
+   * which is also what a Prometheus sample holds.
+   */
+  u64sAsNumbers(minCount: number): Float64Array | undefined {
     if (this.len < minCount * 8 || this.len % 8 !== 0) {
       this.fail(`attribute type ${this.type}: expected at least ${minCount} u64s, got ${this.len} bytes`);
       return undefined;
     }
-    const out: bigint[] = new Array(this.len / 8);
-    for (let i = 0; i < out.length; i++) out[i] = this.view.getBigUint64(this.start + i * 8, true);
+    const out = new Float64Array(this.len / 8);
+    for (let i = 0; i < out.length; i++) {
+      const at = this.start + i * 8;
+      out[i] = this.view.getUint32(at + 4, true) * 0x1_0000_0000 + this.view.getUint32(at, true);
+    }
     return out;
   }
   /** Decode a nested attribute set with its own reader; its error becomes ours. */

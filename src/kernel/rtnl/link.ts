@@ -39,7 +39,7 @@ export const LINK_STATS64_FIELDS = [
   'rx_otherhost_dropped',
 ] as const;
 export type LinkStatName = (typeof LINK_STATS64_FIELDS)[number];
-export type LinkStats = Partial<Record<LinkStatName, bigint>>;
+export type LinkStats = Partial<Record<LinkStatName, number>>;
 const MIN_STATS64_FIELDS = 23; // 184 bytes: every kernel since 3.x
 
 export interface VxlanInfo {
@@ -155,7 +155,7 @@ export function decodeLink(msg: NlMessage): Link {
         break;
       }
       case IFLA_STATS64: {
-        const values = r.u64s(MIN_STATS64_FIELDS);
+        const values = r.u64sAsNumbers(MIN_STATS64_FIELDS);
         if (values) {
           const stats: LinkStats = {};
           LINK_STATS64_FIELDS.forEach((f, i) => {

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Make local Node.js base images from this machine's own files, for a Docker
+# daemon that cannot pull (no registry is reachable):
+#
+#   swarmnet/node-base:local   the host's node binary and the shared libraries it
+#                              links, nothing else (the runtime stage: no shell)
+#   swarmnet/node-build:local  the files of the host's Debian packages that a
+#                              build needs (sh, coreutils, sed, flock, make, g++,
+#                              python3, nodejs with npm and headers) and every
+#                              package they depend on (the build stage)
+#
+# Usage: DOCKER_HOST=unix:///path/to/docker.sock test/harness/node-image.sh [base|build|all]
+# Images already present are kept unless FORCE=1.
+set -euo pipefail
+
+what=${1:-all}
+docker=${DOCKER:-docker}
+work=$(mktemp -d /tmp/swarmnet-node-image.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+have_image() { [ "${FORCE:-0}" != 1 ] && "$docker" image inspect "$1" >/dev/null 2>&1; }
+
+node_bin=$(readlink -f "$(command -v node)")
+node_dir=$(dirname "$(dirname "$node_bin")")   # /usr or /usr/local
+
+# Merged-/usr top-level links, as Debian 12 has them.
+skeleton() {
+  local root=$1
+  mkdir -p "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/usr/lib64 "$root"/etc "$root"/root
+  mkdir -m 1777 -p "$root"/tmp "$root"/var/tmp
+  ln -s usr/bin "$root"/bin
+  ln -s usr/sbin "$root"/sbin
+  ln -s usr/lib "$root"/lib
+  ln -s usr/lib64 "$root"/lib64
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$root"/etc/passwd
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root"/etc/group
+  printf 'hosts: files dns\n' >"$root"/etc/nsswitch.conf
+}
+
+make_base() {
+  local root=$work/base
+  skeleton "$root"
+  mkdir -p "$root$(dirname "$node_bin")"
+  cp -a "$node_bin" "$root$node_bin"
+  if [ "$node_bin" != "$root/usr/bin/node" ] && [ ! -e "$root/usr/bin/node" ]; then ln -s "$node_bin" "$root/usr/bin/node"; fi
+  # the libraries node links, and the dynamic loader, at their canonical paths
+  ldd "$node_bin" | awk '/=> \//{print $3} /^\s*\/.*ld-linux/{print $1}' | while read -r lib; do
+    real=$(readlink -f "$lib")
+    canon="$(readlink -f "$(dirname "$lib")")/$(basename "$lib")"
+    mkdir -p "$root$(dirname "$canon")" "$root$(dirname "$real")"
+    cp -a "$real" "$root$real"
+    [ "$canon" = "$real" ] || ln -sf "$(basename "$real")" "$root$canon" 2>/dev/null || cp -a "$real" "$root$canon"
+  done
+  tar -C "$root" -c . | "$docker" import \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change 'CMD ["node"]' \
+    --message "node $(node --version) from the host, with its libraries" \
+    - swarmnet/node-base:local >/dev/null
+}
+
+make_build() {
+  local root=$work/build
+  skeleton "$root"
+  local want="dash bash coreutils sed grep findutils util-linux diffutils tar gzip make g++ python3 ca-certificates"
+  local node_pkg
+  node_pkg=$(dpkg -S "$node_bin" 2>/dev/null | cut -d: -f1 || true)
+  # every installed package in the dependency closure
+  apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+      --no-replaces --no-enhances $want $node_pkg 2>/dev/null \
+    | grep -v '^ ' | grep -v '^<' | sort -u >"$work/candidates"
+  : >"$work/pkgs"
+  while read -r p; do
+    if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ]; then echo "$p" >>"$work/pkgs"; fi
+  done <"$work/candidates"
+  # their files (not directories), at canonical merged-/usr paths
+  xargs dpkg -L <"$work/pkgs" 2>/dev/null | sort -u | while read -r f; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    [ -d "$f" ] && [ ! -L "$f" ] && continue
+    echo "$(readlink -f "$(dirname "$f")")/$(basename "$f")"
+  done | sort -u | sed 's|^/||' >"$work/files"
+  # the CA bundle is generated, not shipped; a node not installed by a package is copied whole
+  [ -f /etc/ssl/certs/ca-certificates.crt ] && echo etc/ssl/certs/ca-certificates.crt >>"$work/files"
+  if [ -z "$node_pkg" ]; then
+    for d in bin/node bin/npm bin/npx lib/node_modules include/node; do
+      [ -e "$node_dir/$d" ] && echo "${node_dir#/}/$d" >>"$work/files"
+    done
+  fi
+  tar -C "$root" -cf "$work/build.tar" .
+  tar -C / --no-recursion -rf "$work/build.tar" -T <(grep -v '/$' "$work/files" | grep -v 'lib/node_modules/.' || true)
+  if [ -z "$node_pkg" ]; then tar -C / -rf "$work/build.tar" "${node_dir#/}/lib/node_modules"; fi
+  # node's own module tree is recursed (dpkg -L lists it, but directories were skipped above)
+  if [ -n "$node_pkg" ] && [ -d "$node_dir/lib/node_modules" ]; then tar -C / -rf "$work/build.tar" "${node_dir#/}/lib/node_modules"; fi
+  "$docker" import \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change 'CMD ["/bin/sh"]' \
+    --message "build tools and node $(node --version) from the host's Debian packages" \
+    "$work/build.tar" swarmnet/node-build:local >/dev/null
+  wc -l <"$work/pkgs" | xargs printf 'node-build: %s packages\n' >&2
+}
+
+start=$(date +%s)
+case $what in
+  base|all) have_image swarmnet/node-base:local || make_base ;;&
+  build|all) have_image swarmnet/node-build:local || make_build ;;
+  base) ;;
+  *) echo "usage: $0 [base|build|all]" >&2; exit 2 ;;
+esac
+echo "node images ready in $(( $(date +%s) - start ))s" >&2
