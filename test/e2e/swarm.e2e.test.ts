@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { ALL_COLLECTORS } from '../../src/collectors/index.js';
+import { allCollectors } from '../../src/collectors/index.js';
 import { overlayCollector } from '../../src/collectors/overlay.js';
 import { DOCKER_EXTRA, swarmCollector } from '../../src/collectors/swarm.js';
 import { DockerStateCache, fetchRawState } from '../../src/docker/cache.js';
@@ -17,9 +16,12 @@ import { createDockerApi } from '../../src/docker/client.js';
 import { loadNative } from '../../src/kernel/native.js';
 import { discoverNetns } from '../../src/kernel/netns.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
-import { Scraper } from '../../src/scrape.js';
-import { type PromSample, one, parsePrometheusText, select } from '../harness/prom.js';
+import { testExporter } from '../helpers/exporter.js';
+import { type PromSample, one as oneOf, parseProm, pick } from '../helpers/prom.js';
 import { type Swarm, type SwarmNode, run, startSwarm, waitFor } from '../harness/swarm.js';
+
+const one = (m: PromSample[], name: string, match: Record<string, string> = {}) => oneOf(m, name, match);
+const select = (m: PromSample[], name: string, match: Record<string, string> = {}) => pick(m, name, match);
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'docker');
 const CAPTURE = process.env.SWARMNET_CAPTURE_FIXTURES === '1';
@@ -57,6 +59,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
   let swarm: Swarm | undefined;
   let cache: DockerStateCache | undefined;
   let app: FastifyInstance | undefined;
+  let metrics: (() => Promise<{ body: string }>) | undefined;
   const logLines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => { logLines.push(JSON.parse(line)); } });
   let node1: SwarmNode;
@@ -64,9 +67,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
   const net: Record<string, { id: string; vni: string; gateway: string; netns: string }> = {};
 
   const scrape = async (): Promise<PromSample[]> => {
-    const res = await app!.inject({ method: 'GET', url: '/metrics' });
-    expect(res.statusCode).toBe(200);
-    const samples = parsePrometheusText(res.body);
+    const samples = parseProm((await metrics!()).body);
     // no collector may fail, whatever the swarm is doing
     for (const s of select(samples, 'swarmnet_scrape_collector_success')) {
       if (s.labels.collector !== 'netns') expect(s, `collector ${s.labels.collector}`).toMatchObject({ value: 1 });
@@ -74,8 +75,14 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     return samples;
   };
   /** scrape until `check` passes (it throws/expects otherwise) */
-  const eventually = <T>(what: string, check: (m: PromSample[]) => T | Promise<T>, timeoutMs = 30_000) =>
-    waitFor(what, async () => check(await scrape()) ?? true, { timeoutMs, intervalMs: 300 });
+  const eventually = async <T>(what: string, check: (m: PromSample[]) => T | Promise<T>, timeoutMs = 30_000): Promise<T> => {
+    let result: T | undefined;
+    await waitFor(what, async () => {
+      result = await check(await scrape());
+      return true;
+    }, { timeoutMs, intervalMs: 300 });
+    return result!;
+  };
 
   const vxlanOf = async (netnsFile: string): Promise<string> => {
     const links = JSON.parse(await node1.nsenter(netnsFile, ['ip', '-j', '-d', 'link', 'show'])) as KernelLink[];
@@ -105,19 +112,14 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     });
     cache.start();
     expect(await cache.whenSynced(20_000)).toBe(true);
-    const scraper = new Scraper({
+    ({ app, metrics } = await testExporter({
       netnsDirs: [node1.netnsDir],
       hostNetns: node1.netnsFile,
-      collectors: [...ALL_COLLECTORS, swarmCollector, overlayCollector],
-      concurrency: 2,
-      defaultTimeoutMs: 10_000,
-      version: { version: 'e2e', revision: 'e2e' },
+      collectors: [...allCollectors(), swarmCollector, overlayCollector],
     }, {
-      native: loadNative(),
       names: () => cache!.names(),
       extras: () => new Map([[DOCKER_EXTRA, cache!.state()]]),
-    }, log);
-    app = await buildApp({ scraper, logger: log, maxScrapeMs: 10_000, version: 'e2e' });
+    }));
   }, 240_000);
 
   afterAll(async () => {
@@ -272,7 +274,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
 
   test('labels follow scaling down, up and a removed service; vanished tasks leave no series', async () => {
     const tasksIn = (m: PromSample[], service: string) =>
-      new Set(select(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service }).map((s) => s.labels.task));
+      new Set(select(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service }).map((s) => s.labels.task ?? ''));
     const everyTask = (m: PromSample[]) => new Set(m.map((s) => s.labels.task).filter((t): t is string => !!t));
     const settled = (service: string) => eventually(`node1's ${service} tasks to match docker ps`, async (m) => {
       const truth = new Set((await localContainers(node1)).filter((c) => c.service === service && c.running).map((c) => c.task));
@@ -283,6 +285,8 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     const before = tasksIn(await scrape(), 'web');
     await swarm!.docker(['service', 'scale', '-d', 'web=1']);
     await swarm!.waitTasks('web', 1);
+    await waitFor('one web container left on both nodes', async () =>
+      (await Promise.all([node1, node2].map(localContainers))).flat().filter((c) => c.service === 'web' && c.running).length === 1);
     let m = await settled('web');
     const gone = [...before].filter((t) => !tasksIn(m, 'web').has(t));
     expect(gone.length).toBeGreaterThan(0);
@@ -325,6 +329,8 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     // let a few reconnect attempts fail
     await waitFor('reconnect attempts', () => [...cache!.state().errors.values()].reduce((a, b) => a + b, 0) >= errorsBefore + 3, { timeoutMs: 15_000 });
     const m = await scrape();
+    console.log('DEBUG', JSON.stringify(select(m, 'swarmnet_node_info')), JSON.stringify(cache!.state().state.info), cache!.state().state.networks.map((n) => n.name), new Date(cache!.state().lastSuccessAt).toISOString());
+    console.log('DEBUGLOG', logLines.length, cache!.state().up, JSON.stringify([...cache!.state().errors]), logLines.slice(-15).map((l) => `${l.time} ${l.level} ${l.msg} ${l.err ?? ''}`).join('\n'));
     expect(one(m, 'swarmnet_docker_up').value).toBe(0);
     one(m, 'swarmnet_node_info', { hostname: 'node1', role: 'manager' });
     one(m, 'swarmnet_network_info', { network: 'appnet' });

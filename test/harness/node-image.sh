@@ -16,7 +16,7 @@ set -euo pipefail
 what=${1:-all}
 docker=${DOCKER:-docker}
 work=$(mktemp -d /tmp/swarmnet-node-image.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT
 
 have_image() { [ "${FORCE:-0}" != 1 ] && "$docker" image inspect "$1" >/dev/null 2>&1; }
 
@@ -72,24 +72,24 @@ make_build() {
   while read -r p; do
     if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ]; then echo "$p" >>"$work/pkgs"; fi
   done <"$work/candidates"
-  # their files (not directories), at canonical merged-/usr paths
-  xargs dpkg -L <"$work/pkgs" 2>/dev/null | sort -u | while read -r f; do
-    [ -e "$f" ] || [ -L "$f" ] || continue
-    [ -d "$f" ] && [ ! -L "$f" ] && continue
-    echo "$(readlink -f "$(dirname "$f")")/$(basename "$f")"
-  done | sort -u | sed 's|^/||' >"$work/files"
-  # the CA bundle is generated, not shipped; a node not installed by a package is copied whole
+  # their files and symlinks (directories come with them), at merged-/usr paths
+  xargs dpkg -L <"$work/pkgs" 2>/dev/null \
+    | sed -E 's#^/(bin|sbin|lib|lib64)/#/usr/\1/#' | sort -u \
+    | grep -v "^${node_dir}/lib/node_modules/." \
+    | while IFS= read -r f; do [ -L "$f" ] || [ -f "$f" ] && printf '%s\n' "${f#/}"; done >"$work/files"
+  # the CA bundle is generated, not shipped
   [ -f /etc/ssl/certs/ca-certificates.crt ] && echo etc/ssl/certs/ca-certificates.crt >>"$work/files"
+  # node's module tree (npm, corepack) whole; a node not installed by a package: its files too
+  local extra=()
+  [ -d "$node_dir/lib/node_modules" ] && extra+=("${node_dir#/}/lib/node_modules")
   if [ -z "$node_pkg" ]; then
-    for d in bin/node bin/npm bin/npx lib/node_modules include/node; do
-      [ -e "$node_dir/$d" ] && echo "${node_dir#/}/$d" >>"$work/files"
-    done
+    for d in bin/node bin/npm bin/npx include/node; do [ -e "$node_dir/$d" ] && extra+=("${node_dir#/}/$d"); done
   fi
+  # the skeleton's own files win
+  grep -vxE 'etc/(passwd|group|nsswitch\.conf)' "$work/files" | sort -u >"$work/files.u" && mv "$work/files.u" "$work/files"
   tar -C "$root" -cf "$work/build.tar" .
-  tar -C / --no-recursion -rf "$work/build.tar" -T <(grep -v '/$' "$work/files" | grep -v 'lib/node_modules/.' || true)
-  if [ -z "$node_pkg" ]; then tar -C / -rf "$work/build.tar" "${node_dir#/}/lib/node_modules"; fi
-  # node's own module tree is recursed (dpkg -L lists it, but directories were skipped above)
-  if [ -n "$node_pkg" ] && [ -d "$node_dir/lib/node_modules" ]; then tar -C / -rf "$work/build.tar" "${node_dir#/}/lib/node_modules"; fi
+  tar -C / --no-recursion -rf "$work/build.tar" -T "$work/files"
+  [ ${#extra[@]} -eq 0 ] || tar -C / -rf "$work/build.tar" "${extra[@]}"
   "$docker" import \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     --change 'CMD ["/bin/sh"]' \
