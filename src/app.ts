@@ -61,8 +61,8 @@ const LANDING = (version: string) => `<!doctype html>
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = fastify({
-    loggerInstance: opts.logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // per-request logs at info would be one line per scrape: keep http at warn
+    loggerInstance: opts.logger.child({ component: 'http' }, { level: opts.logger.level === 'debug' ? 'debug' : 'warn' }),
     ...opts.serverOptions,
   } as FastifyServerOptions);
   const registries = processRegistries();

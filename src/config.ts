@@ -21,8 +21,12 @@ export function flagDefs(): FlagDef[] {
     { name: 'scrape.concurrency', type: 'string', default: '2', placeholder: 'N', help: 'Namespaces read at the same time (kernel dumps serialise on RTNL; more rarely helps).' },
     { name: 'docker.host', type: 'string', default: 'unix:///var/run/docker.sock', placeholder: 'URL', help: 'Docker Engine API endpoint for swarm names (unix:///path or tcp://host:port).' },
     { name: 'docker.resync-interval', type: 'string', default: '60s', placeholder: 'DURATION', help: 'Full resynchronisation of the Docker state cache, on top of the events stream.' },
+    { name: 'docker.refresh-interval', type: 'string', default: '15s', placeholder: 'DURATION', help: 'Light refresh of networks and the control plane view (peers, services, tasks on other nodes), which produce no local events.' },
+    { name: 'docker.timeout', type: 'string', default: '10s', placeholder: 'DURATION', help: 'Timeout of one Docker API request.' },
+    { name: 'docker.task-label', type: 'string', default: 'full', placeholder: 'full|slot', help: 'How the task label is spelled: full task name (<service>.<slot>.<task id>), or slot (<service>.<slot>, global: <service>.<node id>) so a replacement task continues its predecessor\'s series.' },
     { name: 'log.level', type: 'string', default: 'info', placeholder: 'LEVEL', help: 'Log level: debug, info, warn, error.' },
     { name: 'log.format', type: 'string', default: 'json', placeholder: 'FORMAT', help: 'Log format: json (pino) only; kept for Prometheus-style compatibility.' },
+    { name: 'collector.overlay.max-endpoint-series', type: 'string', default: '100', placeholder: 'N', help: 'Upper bound of per-endpoint layer-2 inconsistency series per scrape (the per-network counts are always complete).' },
     { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
     ...allCollectors().map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
     { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
@@ -45,6 +49,9 @@ export interface Config {
   concurrency: number;
   dockerHost: string;
   dockerResyncMs: number;
+  dockerRefreshMs: number;
+  dockerTimeoutMs: number;
+  dockerTaskLabel: 'full' | 'slot';
   logLevel: string;
   collectors: Collector[];
   help: boolean;
@@ -103,12 +110,29 @@ export function loadConfig(argv: string[]): Config {
     concurrency,
     dockerHost: str('docker.host'),
     dockerResyncMs: parseDuration(str('docker.resync-interval'), 'docker.resync-interval'),
+    dockerRefreshMs: parseDuration(str('docker.refresh-interval'), 'docker.refresh-interval'),
+    dockerTimeoutMs: parseDuration(str('docker.timeout'), 'docker.timeout'),
+    dockerTaskLabel: taskLabel(str('docker.task-label')),
     logLevel: str('log.level'),
-    collectors: allCollectors({ netdevExtendedStats: v.get('collector.netdev.extended-stats') === true })
+    collectors: allCollectors({
+      netdevExtendedStats: v.get('collector.netdev.extended-stats') === true,
+      overlayMaxEndpointSeries: positiveInt(str('collector.overlay.max-endpoint-series'), 'collector.overlay.max-endpoint-series'),
+    })
       .filter((c) => v.get(`collector.${c.name}`) === true),
     help: v.get('help') === true,
     version: v.get('version') === true,
   };
+}
+
+function taskLabel(v: string): 'full' | 'slot' {
+  if (v !== 'full' && v !== 'slot') throw new FlagError(`--docker.task-label: "${v}" is not full or slot`);
+  return v;
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new FlagError(`--${flag}: "${v}" is not a non-negative integer`);
+  return n;
 }
 
 export function netnsFilter(cfg: Config): (ref: NetnsRef) => boolean {

@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
+import { DOCKER_EXTRA } from './collectors/swarm.js';
+import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { Scraper } from './scrape.js';
 import { REVISION, VERSION } from './version.js';
@@ -11,6 +13,16 @@ import { REVISION, VERSION } from './version.js';
 export async function run(cfg: Config) {
   const log = pino({ level: cfg.logLevel, base: { app: 'swarmnet-exporter' } });
   const native = loadNative();
+  // never blocks and never throws: names arrive when dockerd answers
+  const docker = new DockerStateCache({
+    host: cfg.dockerHost,
+    logger: log,
+    resyncIntervalMs: cfg.dockerResyncMs,
+    refreshIntervalMs: cfg.dockerRefreshMs,
+    requestTimeoutMs: cfg.dockerTimeoutMs,
+    taskLabel: cfg.dockerTaskLabel,
+  });
+  docker.start();
   const scraper = new Scraper({
     netnsDirs: cfg.netnsDirs,
     hostNetns: cfg.hostNetns,
@@ -22,10 +34,15 @@ export async function run(cfg: Config) {
     networkInclude: cfg.networkInclude,
     networkExclude: cfg.networkExclude,
     version: { version: VERSION, revision: REVISION },
-  }, { native }, log);
+  }, {
+    native,
+    names: () => docker.names(),
+    extras: () => new Map([[DOCKER_EXTRA, docker.state()]]),
+  }, log);
   const app = await buildApp({ scraper, logger: log, maxScrapeMs: cfg.scrapeTimeoutMs, version: VERSION });
+  app.addHook('onClose', async () => docker.stop());
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
-  log.info({ netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
+  log.info({ address: app.addresses(), netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -50,6 +50,8 @@ export interface DockerView {
 }
 
 const EVENT_FILTERS = { type: ['container', 'network', 'service', 'node', 'daemon'] };
+/** a swarm exit followed this soon by the daemon going away is taken for a shutdown */
+const SHUTDOWN_WINDOW_MS = 30_000;
 /** container actions that change what we resolve (not exec_*, health_status, attach, top...) */
 const CONTAINER_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'destroy', 'rename', 'update', 'pause', 'unpause']);
 
@@ -157,12 +159,16 @@ export class DockerStateCache {
   private timers: NodeJS.Timeout[] = [];
   private debounceTimer: NodeJS.Timeout | undefined;
 
-  private refreshing: Promise<void> | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private draining = false;
   private want = false;
   private wantFull = false;
   private lastRefreshError: unknown;
 
   private outageSince = 0;
+  /** the last state read while this node was an active swarm member, and when it stopped being one */
+  private lastActive: { state: DockerState; names: SwarmNames } | undefined;
+  private leftSwarmAt = 0;
   private waiters: Array<() => void> = [];
 
   constructor(options: DockerCacheOptions) {
@@ -232,9 +238,9 @@ export class DockerStateCache {
     return this.generation;
   }
 
-  /** Resolves true after the first successful refresh, false after timeoutMs. */
+  /** Resolves true once connected with a successful refresh behind it, false after timeoutMs. */
   whenSynced(timeoutMs: number): Promise<boolean> {
-    if (this.generation > 0) return Promise.resolve(true);
+    if (this.generation > 0 && this.up) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.waiters.push(() => { clearTimeout(timer); resolve(true); });
@@ -268,6 +274,12 @@ export class DockerStateCache {
     } else if (!this.outageSince && !this.stopped) {
       // once per outage; the errors counter tells how many attempts failed
       this.outageSince = Date.now();
+      // a stopping dockerd leaves the swarm (and drops its swarm networks) before it
+      // stops answering: keep the names it had while it served, not that last gasp
+      if (this.lastActive && this.leftSwarmAt && this.outageSince - this.leftSwarmAt <= SHUTDOWN_WINDOW_MS && this.current !== this.lastActive) {
+        this.current = this.lastActive;
+        this.log.info({ leftSwarmSecondsBefore: (this.outageSince - this.leftSwarmAt) / 1000 }, 'docker left the swarm just before going away (shutdown): keeping the names from before');
+      }
       this.log.warn({ target: this.api.target, err: (err as Error)?.message ?? String(err), reason: classifyDockerError(err) },
         this.generation > 0 ? 'docker API unreachable; keeping the last known names until it answers again' : 'docker API unreachable; no swarm names until it answers');
     }
@@ -289,6 +301,7 @@ export class DockerStateCache {
         // from here on, a failed refresh closes the stream (see drain)
         this.stream = stream;
         this.setUp(true);
+        for (const w of this.waiters.splice(0)) w();
         backoff = this.opts.backoffInitialMs;
         const ended = await Promise.race([stream.ended, this.stopSignal.then(() => undefined)]);
         if (this.stopped) break;
@@ -340,12 +353,15 @@ export class DockerStateCache {
   private schedule(full: boolean): Promise<void> {
     this.want = true;
     this.wantFull ||= full;
-    if (!this.refreshing) {
-      this.refreshing = this.drain().finally(() => { this.refreshing = undefined; });
+    // `draining` drops in the same tick the loop sees no more work: no request is lost
+    if (!this.draining) {
+      this.draining = true;
+      this.refreshing = this.drain();
     }
     return this.refreshing;
   }
 
+  /** Every exit clears `draining` in the same tick as its last look at `want`. */
   private async drain(): Promise<void> {
     while (this.want && !this.stopped) {
       const full = this.wantFull;
@@ -363,12 +379,17 @@ export class DockerStateCache {
         });
         const state = parseDockerState(raw, Date.now());
         this.current = { state, names: buildNameIndex(state, { taskLabel: this.opts.taskLabel }) };
+        if (state.info.swarmState === 'active') {
+          this.lastActive = this.current;
+          this.leftSwarmAt = 0;
+        } else if (this.lastActive && !this.leftSwarmAt) {
+          this.leftSwarmAt = Date.now();
+        }
         this.containers = containers;
         this.lastRaw = raw;
         this.lastSuccessAt = state.fetchedAt;
         this.lastRefreshError = undefined;
         this.generation++;
-        for (const w of this.waiters.splice(0)) w();
       } catch (err) {
         for (const id of dirty) this.dirty.add(id);
         this.lastRefreshError = err;
@@ -377,8 +398,10 @@ export class DockerStateCache {
           this.countError(classifyDockerError(err));
           this.stream.close();
         }
+        this.draining = false;
         return;
       }
     }
+    this.draining = false;
   }
 }

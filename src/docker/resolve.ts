@@ -88,7 +88,7 @@ export function buildNameIndex(state: DockerState, opts: ResolveOptions = {}): S
   if (ingress) byNetnsFile.set('ingress_sbox', ingress);
   const gwbridge = state.networks.find((n) => n.name === 'docker_gwbridge');
 
-  // sandboxes: by SandboxKey basename (what the file is called), also by sandbox id prefix
+  // sandboxes: by SandboxKey basename (what the file is called), else by sandbox id prefix
   const sandboxes = new Map<string, ContainerState>();
   for (const c of state.containers) {
     const key = c.sandboxKey ? basename(c.sandboxKey) : c.sandboxId.slice(0, 12);
@@ -169,15 +169,15 @@ export function buildNameIndex(state: DockerState, opts: ResolveOptions = {}): S
         if (t.endpointIp) owners.set(t.endpointIp, { task: formatTask(taskMode, t.name, s.name), service: s.name, running: true });
       }
     }
-    // local containers know better whether their task still runs
-    for (const c of state.containers) {
-      for (const net of c.networks) {
-        if (net.networkId !== n.id || !net.ip) continue;
-        owners.set(net.ip, { task: c.task ? formatTask(taskMode, c.task, c.service, c.taskId) : c.name, service: c.service, running: c.running });
-      }
-    }
     lbByNetwork.set(n.id, lb);
     ownersByNetwork.set(n.id, owners);
+  }
+  // local containers know better whether their task still runs
+  for (const c of state.containers) {
+    for (const net of c.networks) {
+      if (!net.ip) continue;
+      ownersByNetwork.get(net.networkId)?.set(net.ip, { task: c.task ? formatTask(taskMode, c.task, c.service, c.taskId) : c.name, service: c.service, running: c.running });
+    }
   }
 
   const networkOf = (ref: NetnsRef): NetworkState | undefined =>

@@ -27,7 +27,6 @@ export interface NodeInfo {
   nodeAddr: string;
   /** inactive | pending | active | error | locked */
   swarmState: string;
-  clusterId: string;
 }
 
 export interface SwarmNodeState {
@@ -40,7 +39,6 @@ export interface SwarmNodeState {
   /** active | pause | drain */
   availability: string;
   leader: boolean;
-  engineVersion: string;
 }
 
 /** A local endpoint on a network (GET /networks/{id} "Containers"): containers, "lb-<net>", "ingress-sbox". */
@@ -108,7 +106,6 @@ export interface ContainerState {
   id: string;
   name: string;
   running: boolean;
-  status: string;
   sandboxId: string;
   /** the daemon's path of the namespace file; only its basename is meaningful to us */
   sandboxKey: string;
@@ -132,11 +129,8 @@ export interface ServicePort {
 export interface ServiceState {
   id: string;
   name: string;
-  mode: string;
-  endpointMode: string;
-  stack: string;
+  /** published ports (the protocol is missing from the network's verbose view) */
   ports: ServicePort[];
-  vips: Array<{ networkId: string; addr: string }>;
 }
 
 export interface DockerState {
@@ -151,7 +145,7 @@ export interface DockerState {
 }
 
 export const EMPTY_INFO: NodeInfo = Object.freeze({
-  nodeId: '', hostname: '', engineVersion: '', role: '', nodeAddr: '', swarmState: '', clusterId: '',
+  nodeId: '', hostname: '', engineVersion: '', role: '', nodeAddr: '', swarmState: '',
 });
 
 export const EMPTY_STATE: DockerState = Object.freeze({
@@ -210,7 +204,6 @@ export function parseInfo(raw: unknown): NodeInfo {
     role,
     nodeAddr: str(swarm.NodeAddr),
     swarmState,
-    clusterId: str(obj(swarm.Cluster).ID),
   };
 }
 
@@ -229,28 +222,16 @@ export function parseNode(raw: unknown): SwarmNodeState {
     state: str(status.State),
     availability: str(obj(n.Spec).Availability),
     leader: bool(manager.Leader),
-    engineVersion: str(obj(obj(n.Description).Engine).EngineVersion),
   };
 }
 
 export function parseService(raw: unknown): ServiceState {
   const s = obj(raw);
-  const spec = obj(s.Spec);
-  const endpoint = obj(s.Endpoint);
-  const mode = obj(spec.Mode);
-  const ports = arr(endpoint.Ports).map((p) => {
+  const ports = arr(obj(s.Endpoint).Ports).map((p) => {
     const o = obj(p);
     return { protocol: str(o.Protocol) || 'tcp', published: num(o.PublishedPort), target: num(o.TargetPort), publishMode: str(o.PublishMode) };
   });
-  return {
-    id: str(s.ID),
-    name: str(spec.Name),
-    mode: Object.keys(mode)[0]?.toLowerCase() ?? '',
-    endpointMode: str(obj(endpoint.Spec).Mode) || str(obj(spec.EndpointSpec).Mode) || 'vip',
-    stack: labelsOf(spec.Labels)[LABEL_STACK] ?? '',
-    ports,
-    vips: arr(endpoint.VirtualIPs).map((v) => ({ networkId: str(obj(v).NetworkID), addr: str(obj(v).Addr) })),
-  };
+  return { id: str(s.ID), name: str(obj(s.Spec).Name), ports };
 }
 
 export function parseNetwork(raw: unknown): NetworkState {
@@ -315,7 +296,6 @@ export function parseContainer(raw: unknown): ContainerState {
     id: str(c.Id),
     name: str(c.Name).replace(/^\//, ''),
     running: bool(state.Running),
-    status: str(state.Status),
     sandboxId: str(ns.SandboxID),
     sandboxKey: str(ns.SandboxKey),
     service: labels[LABEL_SERVICE_NAME] ?? '',

@@ -1,5 +1,8 @@
 // Container health check (Dockerfile HEALTHCHECK, stack healthcheck):
-//   node dist/web/healthcheck.js [http://127.0.0.1:9477/healthz]
+//   node dist/web/healthcheck.js [URL]
+// URL defaults to $SWARMNET_HEALTHCHECK_URL, else to /healthz on the port of
+// the exporter's own --web.listen-address (read from PID 1's command line in
+// the container), else http://127.0.0.1:9477/healthz.
 // Exit 0 when the exporter answers on its port, 1 otherwise. It works whatever
 // the web config file says: a 401 (basic auth on) or 429 (rate limit) is an
 // answer; when the port speaks TLS the check retries over HTTPS without
@@ -7,6 +10,7 @@
 // alert asking for a client certificate also proves the server is alive.
 import http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 
 type Outcome = { alive: true; detail: string } | { alive: false; detail: string; tlsHint: boolean };
 
@@ -46,9 +50,35 @@ export async function healthcheck(target: string, timeoutMs = 3000): Promise<Out
   return probe(secure, timeoutMs);
 }
 
+/** /healthz on the address the exporter (PID 1 in its container) listens on. */
+export function defaultTarget(cmdline: string[] | undefined = readCmdline('/proc/1/cmdline')): string {
+  let listen = ':9477';
+  if (cmdline) {
+    for (let i = 0; i < cmdline.length; i++) {
+      const a = cmdline[i]!;
+      if (a.startsWith('--web.listen-address=')) listen = a.slice('--web.listen-address='.length);
+      else if (a === '--web.listen-address' && cmdline[i + 1]) listen = cmdline[i + 1]!;
+    }
+  }
+  const i = listen.lastIndexOf(':');
+  const port = listen.slice(i + 1) || '9477';
+  let host = listen.slice(0, Math.max(i, 0)).replace(/^\[|\]$/g, '');
+  if (host === '' || host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/healthz`;
+}
+
+function readCmdline(path: string): string[] | undefined {
+  try {
+    return readFileSync(path, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}
+
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
-  const target = process.argv[2] ?? process.env.SWARMNET_HEALTHCHECK_URL ?? 'http://127.0.0.1:9477/healthz';
+  const target = process.argv[2] ?? process.env.SWARMNET_HEALTHCHECK_URL ?? defaultTarget();
   healthcheck(target).then(
     (o) => {
       process.stdout.write(`${target}: ${o.alive ? 'healthy' : 'unhealthy'}: ${o.detail}\n`);

@@ -44,12 +44,12 @@ make_base() {
   cp -a "$node_bin" "$root$node_bin"
   if [ "$node_bin" != "$root/usr/bin/node" ] && [ ! -e "$root/usr/bin/node" ]; then ln -s "$node_bin" "$root/usr/bin/node"; fi
   # the libraries node links, and the dynamic loader, at their canonical paths
-  ldd "$node_bin" | awk '/=> \//{print $3} /^\s*\/.*ld-linux/{print $1}' | while read -r lib; do
+  ldd "$node_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
     real=$(readlink -f "$lib")
     canon="$(readlink -f "$(dirname "$lib")")/$(basename "$lib")"
     mkdir -p "$root$(dirname "$canon")" "$root$(dirname "$real")"
     cp -a "$real" "$root$real"
-    [ "$canon" = "$real" ] || ln -sf "$(basename "$real")" "$root$canon" 2>/dev/null || cp -a "$real" "$root$canon"
+    if [ "$canon" != "$real" ]; then ln -sf "$real" "$root$canon"; fi
   done
   tar -C "$root" -c . | "$docker" import \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
@@ -61,7 +61,7 @@ make_base() {
 make_build() {
   local root=$work/build
   skeleton "$root"
-  local want="dash bash coreutils sed grep findutils util-linux diffutils tar gzip make g++ python3 ca-certificates"
+  local want="dash bash debianutils coreutils sed grep findutils util-linux diffutils tar gzip make g++ python3 ca-certificates"
   local node_pkg
   node_pkg=$(dpkg -S "$node_bin" 2>/dev/null | cut -d: -f1 || true)
   # every installed package in the dependency closure
@@ -76,17 +76,27 @@ make_build() {
   xargs dpkg -L <"$work/pkgs" 2>/dev/null \
     | sed -E 's#^/(bin|sbin|lib|lib64)/#/usr/\1/#' | sort -u \
     | grep -v "^${node_dir}/lib/node_modules/." \
-    | while IFS= read -r f; do [ -L "$f" ] || [ -f "$f" ] && printf '%s\n' "${f#/}"; done >"$work/files"
+    | while IFS= read -r f; do if [ -L "$f" ] || [ -f "$f" ]; then printf "%s\n" "${f#/}"; fi; done >"$work/files"
+  # update-alternatives links (cc, c++, awk...) belong to no package: keep those that lead to a kept file
+  sort -u -o "$work/files" "$work/files"
+  for l in /etc/alternatives/* /usr/bin/* /usr/sbin/*; do
+    [ -L "$l" ] || continue
+    t=$(readlink -f "$l") || continue
+    if [ -n "$t" ] && grep -qxF "${t#/}" "$work/files"; then
+      echo "${l#/}" >>"$work/files"
+      case $(readlink "$l") in /etc/alternatives/*) echo "etc/alternatives/$(basename "$(readlink "$l")")" >>"$work/files" ;; esac
+    fi
+  done
   # the CA bundle is generated, not shipped
-  [ -f /etc/ssl/certs/ca-certificates.crt ] && echo etc/ssl/certs/ca-certificates.crt >>"$work/files"
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then echo etc/ssl/certs/ca-certificates.crt >>"$work/files"; fi
   # node's module tree (npm, corepack) whole; a node not installed by a package: its files too
   local extra=()
-  [ -d "$node_dir/lib/node_modules" ] && extra+=("${node_dir#/}/lib/node_modules")
+  if [ -d "$node_dir/lib/node_modules" ]; then extra+=("${node_dir#/}/lib/node_modules"); fi
   if [ -z "$node_pkg" ]; then
-    for d in bin/node bin/npm bin/npx include/node; do [ -e "$node_dir/$d" ] && extra+=("${node_dir#/}/$d"); done
+    for d in bin/node bin/npm bin/npx include/node; do if [ -e "$node_dir/$d" ]; then extra+=("${node_dir#/}/$d"); fi; done
   fi
   # the skeleton's own files win
-  grep -vxE 'etc/(passwd|group|nsswitch\.conf)' "$work/files" | sort -u >"$work/files.u" && mv "$work/files.u" "$work/files"
+  grep -vxE 'etc/(passwd|group|nsswitch\.conf)|bin|sbin|lib|lib64|lib32|libx32' "$work/files" | sort -u >"$work/files.u" && mv "$work/files.u" "$work/files"
   tar -C "$root" -cf "$work/build.tar" .
   tar -C / --no-recursion -rf "$work/build.tar" -T "$work/files"
   [ ${#extra[@]} -eq 0 ] || tar -C / -rf "$work/build.tar" "${extra[@]}"

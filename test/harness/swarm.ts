@@ -183,7 +183,7 @@ export async function busyboxImageTar(): Promise<string> {
 
 // ---------------------------------------------------------------- nodes
 
-export interface DockerOptions extends RunOptions {}
+export type DockerOptions = RunOptions;
 
 export interface SwarmNode {
   /** node1, node2: also the hostname inside */
@@ -444,7 +444,9 @@ export async function startSwarm(opts: { nodes?: 1 | 2 } = {}): Promise<Swarm> {
     if (nodeCount === 2) {
       await run('ip', ['link', 'add', 'veth-n1', 'netns', netnsNames[0]!, 'type', 'veth', 'peer', 'name', 'veth-n2', 'netns', netnsNames[1]!]);
     } else {
-      await run('ip', ['-n', netnsNames[0]!, 'link', 'add', 'veth-n1', 'type', 'dummy']);
+      // no dummy driver in every kernel: a veth pair whose other end stays idle in the same namespace
+      await run('ip', ['-n', netnsNames[0]!, 'link', 'add', 'veth-n1', 'type', 'veth', 'peer', 'name', 'veth-n1-idle']);
+      await run('ip', ['-n', netnsNames[0]!, 'link', 'set', 'veth-n1-idle', 'up']);
     }
     for (const [i, n] of nodes.entries()) {
       await run('ip', ['-n', n.netns, 'addr', 'add', `${n.address}/24`, 'dev', `veth-n${i + 1}`]);

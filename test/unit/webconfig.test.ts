@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
 import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { healthcheck } from '../../src/web/healthcheck.js';
+import { defaultTarget, healthcheck } from '../../src/web/healthcheck.js';
 import { WebConfigError, loadWebConfig, parseBasicAuthorization, parseGoDuration, parseWebConfig } from '../../src/web/config.js';
 
 let dir: string;
@@ -378,6 +378,14 @@ describe('web config file: a real HTTPS server', () => {
 });
 
 describe('container health check', () => {
+  it('finds the port from the exporter command line', () => {
+    expect(defaultTarget(['node', 'dist/main.js'])).toBe('http://127.0.0.1:9477/healthz');
+    expect(defaultTarget(['node', 'dist/main.js', '--web.listen-address=:9500'])).toBe('http://127.0.0.1:9500/healthz');
+    expect(defaultTarget(['node', 'dist/main.js', '--web.listen-address', '127.0.0.2:9501'])).toBe('http://127.0.0.2:9501/healthz');
+    expect(defaultTarget(['node', 'dist/main.js', '--web.listen-address=[::]:9502'])).toBe('http://[::1]:9502/healthz');
+    expect(defaultTarget(undefined)).toBe('http://127.0.0.1:9477/healthz');
+  });
+
   it('sees the exporter alive over plain HTTP, basic auth, TLS and mutual TLS, and dead when the port is closed or failing', async () => {
     const configs = {
       plain: writeConfig('hc-plain.yml', ''),

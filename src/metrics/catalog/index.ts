@@ -2,6 +2,7 @@
 import type { MetricDef } from '../family.js';
 import * as kernel from './kernel.js';
 import * as self from './self.js';
+import * as swarm from './swarm.js';
 
 const isDef = (v: unknown): v is MetricDef =>
   typeof v === 'object' && v !== null && 'name' in v && 'type' in v && 'help' in v && 'labels' in v;
@@ -19,6 +20,7 @@ function defsOf(mod: Record<string, unknown>): MetricDef[] {
 /** catalog modules in README order; each new catalog module is added here */
 export const CATALOG: Array<{ section: string; defs: MetricDef[] }> = [
   { section: 'Kernel (rtnetlink, every namespace)', defs: defsOf(kernel) },
+  { section: 'Swarm identity and control plane vs data plane (Docker API)', defs: defsOf(swarm) },
   { section: 'Exporter health', defs: defsOf(self) },
 ];
 

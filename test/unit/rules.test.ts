@@ -1,0 +1,136 @@
+// Prometheus configuration, alerting rules and their unit tests, checked by
+// Debian's promtool; plus what promtool cannot see: every alert's labels and
+// annotations, a firing and a quiet test case per alert, and stack files that
+// wire the same paths and labels.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ROOT, alertRules, ruleFiles } from './promql-exprs.js';
+
+const PROMTOOL = '/usr/bin/promtool';
+const PROM_DIR = join(ROOT, 'deploy', 'prometheus');
+const TEST_DIR = join(PROM_DIR, 'tests');
+const testFiles = readdirSync(TEST_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(TEST_DIR, f));
+
+function promtool(...args: string[]): string {
+  try {
+    return execFileSync(PROMTOOL, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    throw new Error(`promtool ${args.join(' ')} exited ${e.status}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+const EXPECTED_ALERTS = [
+  'SwarmnetVxlanDropsRising', 'SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetFdbGrowth',
+  'SwarmnetLbBackendDown', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
+  'SwarmnetExporterDown', 'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
+];
+const rules = ruleFiles().flatMap((f) => alertRules(f));
+
+describe('promtool', () => {
+  it('check config: deploy/prometheus/prometheus.yml and the rule files it loads', () => {
+    const out = promtool('check', 'config', join(PROM_DIR, 'prometheus.yml'));
+    expect(out).toContain('SUCCESS');
+    expect(out).toMatch(/1 rule files found/);
+  });
+
+  it('check rules: every rule file', () => {
+    const out = promtool('check', 'rules', ...ruleFiles());
+    expect(out).toMatch(new RegExp(`SUCCESS: ${EXPECTED_ALERTS.length} rules found`));
+  });
+
+  it('test rules: every test file passes', () => {
+    expect(testFiles.length).toBeGreaterThan(0);
+    const out = promtool('test', 'rules', ...testFiles);
+    expect(out).toContain('SUCCESS');
+    expect(out).not.toContain('FAILED');
+  });
+});
+
+describe('alerting rules', () => {
+  it('are the ten alerts, once each', () => {
+    expect(rules.map((r) => r.alert).sort()).toEqual([...EXPECTED_ALERTS].sort());
+  });
+
+  it('each has for, a severity, a summary and description naming its place, and a runbook anchor', () => {
+    for (const r of rules) {
+      expect(r.for, r.alert).toMatch(/^\d+[smh]$/);
+      expect(['critical', 'warning', 'info'], r.alert).toContain(r.labels?.severity);
+      const a = r.annotations ?? {};
+      expect(a.summary, r.alert).toBeTruthy();
+      expect(a.description, r.alert).toBeTruthy();
+      expect(`${a.summary} ${a.description}`, `${r.alert} names a node`).toContain('{{ $labels.node }}');
+      expect(a.runbook_url, r.alert).toMatch(new RegExp(`^https://\\S+/README\\.md#runbook-${r.alert.toLowerCase()}$`));
+    }
+    for (const name of ['SwarmnetVxlanDropsRising', 'SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetFdbGrowth']) {
+      expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.network }}');
+    }
+    for (const name of ['SwarmnetLbBackendDown', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends']) {
+      expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.service }}');
+    }
+  });
+
+  it('each is tested firing on a fault and quiet on healthy series', () => {
+    interface AlertTest { eval_time: string; alertname: string; exp_alerts?: unknown[] }
+    const cases = testFiles.flatMap((f) => {
+      const doc = parseYaml(readFileSync(f, 'utf8')) as { tests: Array<{ alert_rule_test?: AlertTest[] }> };
+      return doc.tests.flatMap((t) => t.alert_rule_test ?? []);
+    });
+    for (const name of EXPECTED_ALERTS) {
+      const mine = cases.filter((c) => c.alertname === name);
+      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${name} has no firing case`).toBe(true);
+      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${name} has no quiet case`).toBe(true);
+    }
+  });
+});
+
+describe('stack files', () => {
+  interface Service { image: string; command?: string[]; cap_add?: string[]; ports?: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>>; healthcheck?: { test: string[] }; deploy: Record<string, unknown>; configs?: Array<{ source: string; target: string }>; networks?: string[] }
+  const stack = parseYaml(readFileSync(join(ROOT, 'deploy/stack.yml'), 'utf8')) as { services: Record<string, Service>; networks: Record<string, unknown> };
+  const mon = parseYaml(readFileSync(join(ROOT, 'deploy/stack-monitoring.yml'), 'utf8')) as { services: Record<string, Service>; configs: Record<string, { file: string }> };
+  const prom = parseYaml(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ job_name: string; relabel_configs: Array<Record<string, unknown>>; dockerswarm_sd_configs?: Array<Record<string, unknown>> }> };
+
+  it('run the exporter globally with the capabilities, mounts and host-mode port it needs', () => {
+    const ex = stack.services.exporter!;
+    expect(ex.deploy.mode).toBe('global');
+    expect(ex.cap_add!.sort()).toEqual(['NET_ADMIN', 'SYS_ADMIN']);
+    expect(ex.ports).toEqual([{ target: 9477, published: '${SWARMNET_PORT:-9477}', protocol: 'tcp', mode: 'host' }]);
+    const sock = ex.volumes!.find((v) => v.target === '/var/run/docker.sock')!;
+    expect(sock).toMatchObject({ type: 'bind', read_only: true });
+    const netns = ex.volumes!.find((v) => v.target === '/var/run/docker/netns')!;
+    expect(netns).toMatchObject({ type: 'bind', bind: { propagation: 'rslave' } });
+    expect(ex.healthcheck!.test).toEqual(['CMD', 'node', 'dist/web/healthcheck.js']);
+    expect((ex.deploy.update_config as Record<string, unknown>).order).toBe('stop-first');
+    expect((ex.deploy.resources as { limits: Record<string, unknown> }).limits).toMatchObject({ memory: expect.any(String), cpus: expect.any(String) });
+  });
+
+  it('label the exporter service the way the Prometheus relabelling keeps it', () => {
+    const labels = stack.services.exporter!.deploy.labels as Record<string, string>;
+    const job = prom.scrape_configs.find((j) => j.job_name === 'swarmnet')!;
+    expect(job.dockerswarm_sd_configs![0]).toMatchObject({ role: 'tasks', host: 'unix:///var/run/docker.sock' });
+    const keep = job.relabel_configs.find((r) => r.action === 'keep' && (r.source_labels as string[])[0]!.startsWith('__meta_dockerswarm_service_label_'))!;
+    const metaName = (keep.source_labels as string[])[0]!.slice('__meta_dockerswarm_service_label_'.length);
+    const labelName = Object.keys(labels).find((k) => k.replace(/[^a-zA-Z0-9_]/g, '_') === metaName);
+    expect(labelName, `no service label sanitises to ${metaName}`).toBeDefined();
+    expect(labels[labelName!]).toMatch(new RegExp(`^${keep.regex as string}$`));
+    expect(job.relabel_configs.some((r) => r.target_label === 'node' && (r.source_labels as string[])[0] === '__meta_dockerswarm_node_hostname')).toBe(true);
+  });
+
+  it('give Prometheus its config, rules and the Docker socket, and Grafana its provisioning and dashboards', () => {
+    for (const c of Object.values(mon.configs)) {
+      expect(() => readFileSync(join(ROOT, 'deploy', c.file)), c.file).not.toThrow();
+    }
+    const p = mon.services.prometheus!;
+    expect(p.configs!.map((c) => c.target).sort()).toEqual(['/etc/prometheus/prometheus.yml', '/etc/prometheus/rules/swarmnet.rules.yml']);
+    expect(p.volumes!.some((v) => v.target === '/var/run/docker.sock')).toBe(true);
+    expect(((p.deploy.placement as { constraints: string[] }).constraints)).toContain('node.role == manager');
+    const ruleTargets = p.configs!.filter((c) => c.target.startsWith('/etc/prometheus/rules/')).map((c) => mon.configs[c.source]!.file);
+    expect(ruleTargets.map((f) => join(ROOT, 'deploy', f)).sort()).toEqual(ruleFiles().sort());
+    const g = mon.services.grafana!;
+    const dashboards = g.configs!.filter((c) => c.target.endsWith('.json'));
+    expect(dashboards).toHaveLength(readdirSync(join(ROOT, 'grafana/dashboards')).filter((f) => f.endsWith('.json')).length);
+  });
+});
