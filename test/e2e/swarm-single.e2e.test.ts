@@ -3,8 +3,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
-import { overlayCollector } from '../../src/collectors/overlay.js';
-import { DOCKER_EXTRA, swarmCollector } from '../../src/collectors/swarm.js';
+import { DOCKER_EXTRA } from '../../src/collectors/swarm.js';
 import { DockerStateCache } from '../../src/docker/cache.js';
 import { testExporter } from '../helpers/exporter.js';
 import { type PromSample, one, parseProm, pick } from '../helpers/prom.js';
@@ -27,7 +26,7 @@ describe('a one-node swarm', { timeout: 60_000 }, () => {
     expect(await cache.whenSynced(20_000)).toBe(true);
     exporter = await testExporter({
       netnsDirs: [swarm.manager.netnsDir],
-      collectors: [...allCollectors(), swarmCollector, overlayCollector],
+      collectors: allCollectors(),
     }, { names: () => cache!.names(), extras: () => new Map([[DOCKER_EXTRA, cache!.state()]]) });
   });
 

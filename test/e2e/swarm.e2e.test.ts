@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
-import { overlayCollector } from '../../src/collectors/overlay.js';
-import { DOCKER_EXTRA, swarmCollector } from '../../src/collectors/swarm.js';
+import { DOCKER_EXTRA } from '../../src/collectors/swarm.js';
 import { DockerStateCache, fetchRawState } from '../../src/docker/cache.js';
 import { createDockerApi } from '../../src/docker/client.js';
 import { loadNative } from '../../src/kernel/native.js';
@@ -113,7 +112,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     exporter = await testExporter({
       netnsDirs: [node1.netnsDir],
       hostNetns: node1.netnsFile,
-      collectors: [...allCollectors(), swarmCollector, overlayCollector],
+      collectors: allCollectors(),
     }, {
       names: () => cache!.names(),
       extras: () => new Map([[DOCKER_EXTRA, cache!.state()]]),
