@@ -49,6 +49,7 @@ RUN nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"; \
     && test -f dist/main.js -a -f dist/web/healthcheck.js -a -f build/Release/swarmnet_netns.node
 
 FROM ${NODE_IMAGE}
+# keep in step with package.json (test/e2e/image.e2e.test.ts checks)
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=

@@ -27,6 +27,7 @@ export function flagDefs(): FlagDef[] {
     { name: 'log.level', type: 'string', default: 'info', placeholder: 'LEVEL', help: 'Log level: debug, info, warn, error.' },
     { name: 'log.format', type: 'string', default: 'json', placeholder: 'FORMAT', help: 'Log format: json (pino) only; kept for Prometheus-style compatibility.' },
     { name: 'collector.overlay.max-endpoint-series', type: 'string', default: '100', placeholder: 'N', help: 'Upper bound of per-endpoint layer-2 inconsistency series per scrape (the per-network counts are always complete).' },
+    { name: 'collector.ipvs.netns-kinds', type: 'list', default: ['lb', 'ingress_sbox'], placeholder: 'KIND', help: 'Namespace kinds where IPVS services and backends are read; repeatable (swarm programs IPVS only in lb and ingress_sbox).' },
     { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
     ...allCollectors().map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
     { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
@@ -54,6 +55,7 @@ export interface Config {
   dockerTaskLabel: 'full' | 'slot';
   logLevel: string;
   collectors: Collector[];
+  ipvsKinds: NetnsKind[];
   help: boolean;
   version: boolean;
 }
@@ -87,10 +89,7 @@ export function loadConfig(argv: string[]): Config {
   const v = parseFlags(flagDefs(), argv);
   const str = (k: string) => v.get(k) as string;
   const listen = parseListen(str('web.listen-address'));
-  const kinds = v.get('netns.kinds') as string[];
-  for (const k of kinds) {
-    if (!(NETNS_KINDS as readonly string[]).includes(k)) throw new FlagError(`--netns.kinds: unknown kind "${k}" (one of ${NETNS_KINDS.join(', ')})`);
-  }
+  const kinds = netnsKinds(v.get('netns.kinds') as string[], 'netns.kinds');
   const host = str('netns.host');
   const concurrency = Number(str('scrape.concurrency'));
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new FlagError('--scrape.concurrency: an integer from 1 to 16');
@@ -101,7 +100,7 @@ export function loadConfig(argv: string[]): Config {
     webConfigFile: str('web.config.file') || undefined,
     netnsDirs: v.get('netns.dir') as string[],
     hostNetns: host === 'self' ? null : host === 'none' ? false : host,
-    netnsKinds: new Set(kinds as NetnsKind[]),
+    netnsKinds: new Set(kinds),
     netnsExclude: regex(v.get('netns.exclude')!, 'netns.exclude'),
     interfaceExclude: regex(v.get('interface.exclude')!, 'interface.exclude'),
     networkInclude: regex(v.get('network.include')!, 'network.include'),
@@ -119,9 +118,17 @@ export function loadConfig(argv: string[]): Config {
       overlayMaxEndpointSeries: positiveInt(str('collector.overlay.max-endpoint-series'), 'collector.overlay.max-endpoint-series'),
     })
       .filter((c) => v.get(`collector.${c.name}`) === true),
+    ipvsKinds: netnsKinds(v.get('collector.ipvs.netns-kinds') as string[], 'collector.ipvs.netns-kinds'),
     help: v.get('help') === true,
     version: v.get('version') === true,
   };
+}
+
+function netnsKinds(kinds: string[], flag: string): NetnsKind[] {
+  for (const k of kinds) {
+    if (!(NETNS_KINDS as readonly string[]).includes(k)) throw new FlagError(`--${flag}: unknown kind "${k}" (one of ${NETNS_KINDS.join(', ')})`);
+  }
+  return kinds as NetnsKind[];
 }
 
 function taskLabel(v: string): 'full' | 'slot' {

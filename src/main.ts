@@ -6,6 +6,7 @@ import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
 import { DOCKER_EXTRA } from './collectors/swarm.js';
 import { DockerStateCache } from './docker/cache.js';
+import { IPVS_READER, IpvsReader } from './kernel/ipvs.js';
 import { loadNative } from './kernel/native.js';
 import { Scraper } from './scrape.js';
 import { REVISION, VERSION } from './version.js';
@@ -23,7 +24,9 @@ export async function run(cfg: Config) {
     taskLabel: cfg.dockerTaskLabel,
   });
   docker.start();
+  const ipvs = new IpvsReader({ kinds: cfg.ipvsKinds });
   const scraper = new Scraper({
+    readers: cfg.collectors.some((c) => c.name === 'ipvs') ? [ipvs] : [],
     netnsDirs: cfg.netnsDirs,
     hostNetns: cfg.hostNetns,
     collectors: cfg.collectors,
@@ -37,7 +40,7 @@ export async function run(cfg: Config) {
   }, {
     native,
     names: () => docker.names(),
-    extras: () => new Map([[DOCKER_EXTRA, docker.state()]]),
+    extras: () => new Map<string, unknown>([[DOCKER_EXTRA, docker.state()], [IPVS_READER, ipvs.status()]]),
   }, log);
   const app = await buildApp({ scraper, logger: log, maxScrapeMs: cfg.scrapeTimeoutMs, version: VERSION });
   app.addHook('onClose', async () => docker.stop());

@@ -83,6 +83,13 @@ export class Scraper {
     }
     const refs = this.opts.netnsFilter ? discovery.namespaces.filter(this.opts.netnsFilter) : discovery.namespaces;
 
+    for (const reader of this.opts.readers ?? []) {
+      try {
+        await reader.prepare?.(this.sources.native, Math.max(1, Math.min(2000, deadline - performance.now())));
+      } catch (err) {
+        this.errors.record(reader.name, 'prepare', reader.name, `${reader.name}: ${(err as Error).message}`);
+      }
+    }
     const samples = await sampleAll(this.sources.native, refs, { concurrency: this.opts.concurrency, timeoutMs: budgetMs, readers: this.opts.readers }, deadline);
     const kernelSeconds = (performance.now() - started) / 1000;
     durations.add({ collector: 'netns' }, kernelSeconds);

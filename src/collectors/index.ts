@@ -1,5 +1,6 @@
 // Every collector the exporter knows, each with its own --[no-]collector.<name> flag.
 import { fdbCollector } from './fdb.js';
+import { ipvsCollector } from './ipvs.js';
 import { netdevCollector } from './netdev.js';
 import { createOverlayCollector } from './overlay.js';
 import { swarmCollector } from './swarm.js';
@@ -21,5 +22,6 @@ export function allCollectors(opts: Partial<CollectorOptions> = {}): Collector[]
     vxlanCollector,
     swarmCollector,
     createOverlayCollector({ maxEndpointSeries: o.overlayMaxEndpointSeries }),
+    ipvsCollector,
   ];
 }

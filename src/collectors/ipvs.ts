@@ -55,16 +55,18 @@ export const ipvsCollector: Collector = {
       if (!result?.available) continue;
       const base = nsLabels(snap, s);
       const lbServices = lbView?.lbServices(s.ref);
+      // Docker knows no service here (unreachable, or the network not seen yet): no view to judge backends by
+      const judge = lbServices !== undefined && lbServices.size > 0;
       for (const svc of result.services) {
         const lb = svc.fwmark ? lbServices?.get(svc.fwmark) : undefined;
-        collectService(out, s.ref, base, svc, lb, lbView);
+        collectService(out, s.ref, base, svc, lb, lbView, judge);
       }
     }
   },
 };
 
 function collectService(out: FamilySet, ref: NetnsRef, base: Labels, svc: IpvsServiceEntry, lb: LbService | undefined,
-  lbView: LbNameIndex | undefined) {
+  lbView: LbNameIndex | undefined, judge: boolean) {
   const byMark = svc.fwmark !== undefined && svc.fwmark !== 0;
   const id = {
     vip: byMark ? lb?.vip ?? '' : svc.address ?? '',
@@ -83,7 +85,7 @@ function collectService(out: FamilySet, ref: NetnsRef, base: Labels, svc: IpvsSe
     out.of(lbServiceMissingBackends).add(svcLabels, lb.tasks.filter((t) => !present.has(t.endpointIp)).length);
   }
   for (const d of svc.destinations) {
-    const ep = lbView && d.address !== undefined ? lbView.taskOfEndpoint(ref, d.address) : undefined;
+    const ep = d.address !== undefined ? lbView?.taskOfEndpoint(ref, d.address) : undefined;
     const labels: Labels = {
       netns: base.netns!, netns_kind: base.netns_kind!, network: base.network!,
       service: ep?.service ?? lb?.service ?? base.service!, task: ep?.task ?? '', ...id, backend: backendAddress(d),
@@ -93,6 +95,6 @@ function collectService(out: FamilySet, ref: NetnsRef, base: Labels, svc: IpvsSe
     if (d.inactiveConns !== undefined) out.of(lbBackendInactiveConnections).add(labels, d.inactiveConns);
     if (d.weight !== undefined) out.of(lbBackendWeight).add(labels, d.weight);
     // a backend unknown to the control plane is a stale one (moby#33790): down
-    if (lbView) out.of(lbBackendUp).add(labels, ep?.running && (d.weight ?? 0) > 0 ? 1 : 0);
+    if (judge) out.of(lbBackendUp).add(labels, ep?.running && (d.weight ?? 0) > 0 ? 1 : 0);
   }
 }

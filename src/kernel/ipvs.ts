@@ -73,6 +73,10 @@ export class IpvsReader implements NsReader {
     return this.status();
   }
 
+  prepare(native: NativeBinding, timeoutMs: number): Promise<IpvsStatus> {
+    return this.probe(native, timeoutMs);
+  }
+
   async read(native: NativeBinding, ref: NetnsRef, timeoutMs: number): Promise<IpvsNsResult> {
     for (let attempt = 0; ; attempt++) {
       const family = await this.family.resolve(native, timeoutMs);

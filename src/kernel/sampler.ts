@@ -41,6 +41,8 @@ export interface NsReader {
   name: string;
   applies(ref: NetnsRef): boolean;
   read(native: NativeBinding, ref: NetnsRef, timeoutMs: number): Promise<unknown>;
+  /** once per scrape, before any namespace is read (e.g. resolve a generic netlink family) */
+  prepare?(native: NativeBinding, timeoutMs: number): Promise<unknown>;
 }
 
 export interface SamplerOptions {

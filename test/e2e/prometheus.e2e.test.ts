@@ -40,6 +40,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
+    if (prom && prom.exitCode !== null) throw new Error(`prometheus exited (${prom.exitCode}) while waiting for ${what}:\n${promLog.slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; prometheus log:\n${promLog.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -60,7 +61,7 @@ beforeAll(async () => {
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
   const config = {
-    global: { scrape_interval: `${SCRAPE_INTERVAL_S}s`, scrape_timeout: `${SCRAPE_INTERVAL_S - 0.5}s`, evaluation_interval: `${SCRAPE_INTERVAL_S}s` },
+    global: { scrape_interval: `${SCRAPE_INTERVAL_S}s`, scrape_timeout: `${SCRAPE_INTERVAL_S * 1000 - 500}ms`, evaluation_interval: `${SCRAPE_INTERVAL_S}s` },
     rule_files: [join(RULES_DIR, '*.yml')],
     scrape_configs: [{
       job_name: 'swarmnet',

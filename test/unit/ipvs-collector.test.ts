@@ -14,7 +14,7 @@ import { parseReply } from '../../src/kernel/nl/message.js';
 import type { NsSample } from '../../src/kernel/sampler.js';
 import { FamilySet } from '../../src/metrics/family.js';
 import { renderPrometheus } from '../../src/metrics/render.js';
-import { EMPTY_NAMES } from '../../src/names.js';
+import { EMPTY_NAMES, type LbNameIndex, type NameIndex } from '../../src/names.js';
 import { parseProm } from '../helpers/prom.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'ipvs');
@@ -72,5 +72,12 @@ describe('ipvs collector', () => {
     expect(backends.map((b) => b.labels.backend)).toContain('198.51.100.22:0');
     expect(got.some((s) => s.name === 'swarmnet_lb_backend_up' || s.name === 'swarmnet_lb_service_missing_backends')).toBe(false);
     expect(got.find((s) => s.name === 'swarmnet_ipvs_up')!.value).toBe(1);
+  });
+
+  it('judges no backend where the control plane knows no service (Docker unreachable or the network unseen)', () => {
+    const names: NameIndex & LbNameIndex = { ...EMPTY_NAMES, lbServices: () => new Map(), taskOfEndpoint: () => undefined };
+    const got = collect({ ...snapshot([sample(lb, table)]), names });
+    expect(got.filter((s) => s.name === 'swarmnet_lb_backend_weight').length).toBeGreaterThan(0);
+    expect(got.some((s) => s.name === 'swarmnet_lb_backend_up' || s.name === 'swarmnet_lb_service_missing_backends')).toBe(false);
   });
 });

@@ -63,7 +63,10 @@ flock -u 9
 # unable to run a stock kernel (a PVM-only KVM hangs it right after the decompressor), so
 # the first KVM boot is watched: no GUEST-START within SWARMNET_VM_KVM_BOOT_S seconds and it
 # is killed, remembered as broken for this host kernel, and the job reruns under TCG.
+# A host whose only KVM is kvm_pvm (it is itself a PVM guest) runs PVM-enabled guest kernels
+# only: known broken, no need to watch it fail.
 verdict="$CACHE/kvm-boots-$(uname -r | md5sum | cut -c1-8)-$kver"
+if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then echo no > "$verdict"; fi
 if [ -n "${SWARMNET_VM_ACCEL:-}" ]; then accel=$SWARMNET_VM_ACCEL; watch=0
 elif [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null && [ "$(cat "$verdict" 2>/dev/null)" != no ]; then accel=kvm; watch=1
 else accel=tcg; watch=0; fi

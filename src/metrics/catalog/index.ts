@@ -1,6 +1,7 @@
 // Every metric family the exporter can emit, for the README's reference table.
 import type { MetricDef } from '../family.js';
 import * as kernel from './kernel.js';
+import * as ipvs from './ipvs.js';
 import * as self from './self.js';
 import * as swarm from './swarm.js';
 
@@ -21,6 +22,7 @@ function defsOf(mod: Record<string, unknown>): MetricDef[] {
 export const CATALOG: Array<{ section: string; defs: MetricDef[] }> = [
   { section: 'Kernel (rtnetlink, every namespace)', defs: defsOf(kernel) },
   { section: 'Swarm identity and control plane vs data plane (Docker API)', defs: defsOf(swarm) },
+  { section: 'Load balancer (IPVS over generic netlink, in lb_ and ingress_sbox)', defs: defsOf(ipvs) },
   { section: 'Exporter health', defs: defsOf(self) },
 ];
 

@@ -40,7 +40,7 @@ export const lbBackendInactiveConnections = metric('swarmnet_lb_backend_inactive
 export const lbBackendWeight = metric('swarmnet_lb_backend_weight', 'gauge',
   'IPVS weight of the backend; 0 means draining: swarm sets it before removing a task.', LB_BACKEND_LABELS);
 export const lbBackendUp = metric('swarmnet_lb_backend_up', 'gauge',
-  '1 if the backend\'s task is known to the swarm control plane, running, and its IPVS weight is above 0; 0 if draining (weight 0), not running, or unknown to the control plane (a stale backend). Only emitted with Docker\'s view of the tasks.',
+  '1 if the backend\'s task is known to the swarm control plane, running, and its IPVS weight is above 0; 0 if draining (weight 0), not running, or unknown to the control plane (a stale backend). Only emitted in namespaces where Docker\'s view of the load-balanced services is known.',
   LB_BACKEND_LABELS);
 
 export const ipvsUp = metric('swarmnet_ipvs_up', 'gauge',
