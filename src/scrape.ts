@@ -47,6 +47,7 @@ export interface ScrapeResult {
 
 export class Scraper {
   private inFlight?: Promise<ScrapeResult>;
+  private readonly availability = new Map<string, boolean>();
   readonly errors: ErrorLedger;
 
   constructor(private readonly opts: ScrapeOptions, private readonly sources: ScrapeSources, private readonly log: Logger) {
@@ -85,7 +86,8 @@ export class Scraper {
 
     for (const reader of this.opts.readers ?? []) {
       try {
-        await reader.prepare?.(this.sources.native, Math.max(1, Math.min(2000, deadline - performance.now())));
+        const status = await reader.prepare?.(this.sources.native, Math.max(1, Math.min(2000, deadline - performance.now())));
+        this.logAvailability(reader.name, (status as { available?: boolean } | undefined)?.available);
       } catch (err) {
         this.errors.record(reader.name, 'prepare', reader.name, `${reader.name}: ${(err as Error).message}`);
       }
@@ -151,6 +153,14 @@ export class Scraper {
     out.of(buildInfo).add({ version: this.opts.version.version, revision: this.opts.version.revision, nodejs: process.version }, 1);
     out.of(scrapeDuration).add({}, (performance.now() - started) / 1000);
     return { families: out, snapshot };
+  }
+
+  /** A feature the kernel lacks (IPVS) is said once, and again only when that changes. */
+  private logAvailability(reader: string, available: boolean | undefined): void {
+    if (available === undefined || this.availability.get(reader) === available) return;
+    this.availability.set(reader, available);
+    if (available) this.log.info({ reader }, `${reader}: available on this kernel`);
+    else this.log.warn({ reader }, `${reader}: not available on this kernel (no generic netlink family); its metrics report 0 and everything else keeps working`);
   }
 
   private applyFilters(samples: NsSample[], names: NameIndex): NsSample[] {
