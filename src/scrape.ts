@@ -98,8 +98,14 @@ export class Scraper {
 
     const byKind = new Map<NetnsKind, number>(NETNS_KINDS.map((k) => [k, 0]));
     const failures = new Map<string, number>();
+    // a collector whose per-namespace reader failed somewhere reports success 0
+    const failingReaders = new Set<string>();
     for (const s of samples) {
       byKind.set(s.ref.kind, (byKind.get(s.ref.kind) ?? 0) + 1);
+      for (const { reader, error } of s.readerErrors ?? []) {
+        this.errors.record(reader, error.reason, s.ref.name, error.message);
+        if (error.reason !== 'vanished') failingReaders.add(reader);
+      }
       if (s.error) {
         const key = `${s.ref.kind}\0${s.error.reason}`;
         failures.set(key, (failures.get(key) ?? 0) + 1);
@@ -147,7 +153,7 @@ export class Scraper {
         }
       }
       durations.add({ collector: c.name }, (performance.now() - t0) / 1000);
-      success.add({ collector: c.name }, ok);
+      success.add({ collector: c.name }, failingReaders.has(c.name) ? 0 : ok);
     }
     this.errors.render(out);
     out.of(buildInfo).add({ version: this.opts.version.version, revision: this.opts.version.revision, nodejs: process.version }, 1);

@@ -33,6 +33,8 @@ export interface NsSample {
   /** extra per-namespace data read by optional readers (IPVS) */
   extra: Map<string, unknown>;
   error?: SampleError;
+  /** optional readers that failed here; the rest of the sample stands */
+  readerErrors?: Array<{ reader: string; error: SampleError }>;
   durationSeconds: number;
 }
 
@@ -114,7 +116,12 @@ export async function sampleNamespace(native: NativeBinding, ref: NetnsRef, opts
     }
     Object.assign(sample, route);
     for (const reader of opts.readers ?? []) {
-      if (reader.applies(ref)) sample.extra.set(reader.name, await reader.read(native, ref, opts.timeoutMs));
+      if (!reader.applies(ref)) continue;
+      try {
+        sample.extra.set(reader.name, await reader.read(native, ref, opts.timeoutMs));
+      } catch (err) {
+        (sample.readerErrors ??= []).push({ reader: reader.name, error: classifyError(err) });
+      }
     }
   } catch (err) {
     sample.error = err instanceof DumpInterruptedError ? new SampleError('netlink', err.message) : classifyError(err);
