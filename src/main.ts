@@ -10,9 +10,12 @@ import { IPVS_READER, IpvsReader } from './kernel/ipvs.js';
 import { loadNative } from './kernel/native.js';
 import { Scraper } from './scrape.js';
 import { REVISION, VERSION } from './version.js';
+import { loadWebConfig } from './web/config.js';
 
 export async function run(cfg: Config) {
   const log = pino({ level: cfg.logLevel, base: { app: 'swarmnet-exporter' } });
+  // checked in full before anything starts: a bad file is a startup error naming file, line and field
+  const web = await loadWebConfig(cfg.webConfigFile);
   const native = loadNative();
   // never blocks and never throws: names arrive when dockerd answers
   const docker = new DockerStateCache({
@@ -42,10 +45,17 @@ export async function run(cfg: Config) {
     names: () => docker.names(),
     extras: () => new Map<string, unknown>([[DOCKER_EXTRA, docker.state()], [IPVS_READER, ipvs.status()]]),
   }, log);
-  const app = await buildApp({ scraper, logger: log, maxScrapeMs: cfg.scrapeTimeoutMs, version: VERSION });
+  const app = await buildApp({
+    scraper,
+    logger: log,
+    maxScrapeMs: cfg.scrapeTimeoutMs,
+    version: VERSION,
+    serverOptions: web.serverOptions,
+    configure: (a) => web.register(a),
+  });
   app.addHook('onClose', async () => docker.stop());
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
-  log.info({ address: app.addresses(), netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
+  log.info({ address: app.addresses(), tls: web.tls, webConfig: web.path, netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
 
   let closing = false;
   const shutdown = async (signal: string) => {
