@@ -62,6 +62,7 @@ static int datagram_ends(const unsigned char *buf, size_t len) {
 }
 
 static void run_request(request_t *r, int fd) {
+  if (r->err) return;
   if (send(fd, r->msg, r->msg_len, 0) < 0) {
     r->err = errno; r->syscall = "send"; return;
   }
@@ -106,6 +107,20 @@ static int open_socket(int proto, int timeout_ms) {
   return fd;
 }
 
+// One socket per protocol: a dump must end before the next request is sent on
+// it, which run_request guarantees.
+static void open_sockets(exchange_t *x, int *fds) {
+  for (size_t i = 0; i < x->n; i++) {
+    fds[i] = -1;
+    for (size_t j = 0; j < i; j++) {
+      if (x->req[j].proto == x->req[i].proto && fds[j] >= 0) { fds[i] = fds[j]; break; }
+    }
+    if (fds[i] >= 0) continue;
+    fds[i] = open_socket(x->req[i].proto, x->timeout_ms);
+    if (fds[i] < 0) { x->req[i].err = errno; x->req[i].syscall = "socket"; }
+  }
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   exchange_t *x = data;
@@ -127,10 +142,7 @@ static void execute(napi_env env, void *data) {
     close(target);
     // Sockets stay bound to the namespace they were made in: make them all,
     // then leave at once so this pool thread never runs anything else there.
-    for (size_t i = 0; i < x->n; i++) {
-      fds[i] = open_socket(x->req[i].proto, x->timeout_ms);
-      if (fds[i] < 0) { x->req[i].err = errno; x->req[i].syscall = "socket"; }
-    }
+    open_sockets(x, fds);
     if (setns(home, CLONE_NEWNET) < 0) {
       // A pool thread stuck in a foreign namespace would corrupt unrelated work.
       fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
@@ -138,15 +150,23 @@ static void execute(napi_env env, void *data) {
     }
     close(home);
   } else {
-    for (size_t i = 0; i < x->n; i++) {
-      fds[i] = open_socket(x->req[i].proto, x->timeout_ms);
-      if (fds[i] < 0) { x->req[i].err = errno; x->req[i].syscall = "socket"; }
+    open_sockets(x, fds);
+  }
+  // requests of one protocol share a socket and run one after another
+  for (size_t i = 0; i < x->n; i++) {
+    if (fds[i] < 0) continue;
+    run_request(&x->req[i], fds[i]);
+    if (!x->req[i].err) continue;
+    // what is left of a broken dump would be read as the next reply
+    for (size_t j = i + 1; j < x->n; j++) {
+      if (fds[j] == fds[i] && !x->req[j].err) { x->req[j].err = x->req[i].err; x->req[j].syscall = x->req[i].syscall; }
     }
   }
   for (size_t i = 0; i < x->n; i++) {
     if (fds[i] < 0) continue;
-    run_request(&x->req[i], fds[i]);
-    close(fds[i]);
+    int shared = 0;
+    for (size_t j = i + 1; j < x->n; j++) if (fds[j] == fds[i]) shared = 1;
+    if (!shared) close(fds[i]);
   }
 }
 
