@@ -28,8 +28,8 @@ RUN if ! command -v python3 >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1
       && apt-get install -y --no-install-recommends python3 make g++ \
       && rm -rf /var/lib/apt/lists/*; \
     fi
-# dependencies first, for layer caching; the root package's own install
-# script (node-gyp) runs below once the sources are in
+# dependencies first, for layer caching (no install scripts: the native addon
+# is built below once its sources are in)
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY binding.gyp ./

@@ -184,8 +184,9 @@ export function parseWebConfig(text: string, file: string): WebConfigSpec {
 
   const spec: WebConfigSpec = { http2: true, headers: {}, users: new Map() };
   const root = doc.contents;
-  for (const [key, value] of entries(root, '', TOP_KEYS)) {
+  for (const [key, value, topPair] of entries(root, '', TOP_KEYS)) {
     if (key === 'tls_server_config') {
+      const section = topPair.key as YamlNode;
       const t: Record<string, string | undefined> = {};
       const nodes: Record<string, YamlNode | null> = {};
       let ciphers: string | undefined;
@@ -216,9 +217,9 @@ export function parseWebConfig(text: string, file: string): WebConfigSpec {
       const enabled = ['cert_file', 'cert', 'key_file', 'key', 'client_ca_file', 'client_ca', 'client_auth_type'].some((k) => t[k]);
       if (!enabled) continue;
       if (!t.cert_file && !t.cert) {
-        fail('tls_server_config', `TLS needs a certificate: set cert_file${t.key_file || t.key ? ' (a key is set but no certificate)' : ''}`, value);
+        fail('tls_server_config', `TLS needs a certificate: set cert_file${t.key_file || t.key ? ' (a key is set but no certificate)' : ''}`, section);
       }
-      if (!t.key_file && !t.key) fail('tls_server_config', 'TLS needs a private key: set key_file (a certificate is set but no key)', value);
+      if (!t.key_file && !t.key) fail('tls_server_config', 'TLS needs a private key: set key_file (a certificate is set but no key)', section);
       if (t.cert_file && t.cert) fail('tls_server_config.cert', 'set either cert_file or cert, not both', nodes.cert);
       if (t.key_file && t.key) fail('tls_server_config.key', 'set either key_file or key, not both', nodes.key);
       if (t.client_ca_file && t.client_ca) fail('tls_server_config.client_ca', 'set either client_ca_file or client_ca, not both', nodes.client_ca);

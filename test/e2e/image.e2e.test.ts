@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/exporter-target.js';
-import { type Swarm, startSwarm } from '../harness/swarm.js';
+import { E2E_ROOT, type Swarm, startSwarm } from '../harness/swarm.js';
 import { TestNamespaces } from '../helpers/netns.js';
 import { parseProm, pick } from '../helpers/prom.js';
 
@@ -228,7 +228,18 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     }
   };
 
+  let sharedRoot = false;
+
   beforeAll(async () => {
+    // rslave needs the namespace folder on a shared (or slave) mount, as / is
+    // on systemd hosts; / is private here, so the swarm's folder becomes a
+    // shared mount before its dockerd makes any namespace file
+    mkdirSync(E2E_ROOT, { recursive: true });
+    if (!mountsUnder(E2E_ROOT).includes(E2E_ROOT)) {
+      execFileSync('mount', ['--rbind', E2E_ROOT, E2E_ROOT]);
+      sharedRoot = true;
+    }
+    execFileSync('mount', ['--make-rshared', E2E_ROOT]);
     swarm = await startSwarm({ nodes: 1 });
     const node = swarm.manager;
     // the image, from the build daemon into the node's
@@ -236,10 +247,6 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     docker(['save', '-o', tar, IMAGE], 120_000);
     await node.docker(['load', '-i', tar], { timeoutMs: 120_000 });
     rmSync(tar, { force: true });
-    // rslave needs the namespace folder on a shared mount (systemd makes / shared;
-    // here it is private): rbind it onto itself, its nsfs files included
-    execFileSync('mount', ['--rbind', node.netnsDir, node.netnsDir]);
-    execFileSync('mount', ['--make-rshared', node.netnsDir]);
     await node.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', join(ROOT, 'deploy/stack.yml'), 'swarmnet'], {
       timeoutMs: 60_000,
       env: { SWARMNET_IMAGE: IMAGE, SWARMNET_DOCKER_SOCKET: node.socket, SWARMNET_NETNS_DIR: node.netnsDir },
@@ -267,17 +274,9 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
         step('stack removed');
       }
     } finally {
-      const dir = swarm?.manager.dir;
       await swarm?.down();
       step('swarm down');
-      // the rbind made above leaves the original nsfs mounts underneath it
-      for (let i = 0; dir && i < 5; i++) {
-        const left = mountsUnder(dir);
-        if (left.length === 0) break;
-        for (const m of left.reverse()) {
-          try { execFileSync('umount', ['-l', m]); } catch { /* gone */ }
-        }
-      }
+      if (sharedRoot) execFileSync('umount', ['-l', E2E_ROOT]);
     }
   }, 240_000);
 

@@ -24,3 +24,24 @@ describe('README', () => {
     }
   });
 });
+
+describe('runbook', () => {
+  it('has a README section for every alert, where its runbook_url points', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { parse } = await import('yaml');
+    const text = readFileSync(README, 'utf8');
+    const dir = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'rules');
+    let alerts = 0;
+    for (const f of readdirSync(dir)) {
+      const doc = parse(readFileSync(join(dir, f), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }> };
+      for (const r of doc.groups.flatMap((g) => g.rules)) {
+        if (!r.alert) continue;
+        alerts++;
+        expect(text).toContain(`### Runbook: ${r.alert}\n`);
+        expect(r.annotations?.runbook_url).toMatch(new RegExp(`README\\.md#runbook-${r.alert.toLowerCase()}$`));
+      }
+    }
+    expect(alerts).toBeGreaterThanOrEqual(10);
+  });
+});

@@ -109,6 +109,7 @@ describe('web config file: validation', () => {
   it('refuses a certificate without a key and a key without a certificate', async () => {
     const noKey = await loadError('tls_server_config:\n  cert_file: server.crt\n');
     expect(noKey.field).toBe('tls_server_config');
+    expect(noKey.line).toBe(1);
     expect(noKey.message).toMatch(/private key.*key_file/);
     const noCert = await loadError('tls_server_config:\n  key_file: server.key\n');
     expect(noCert.message).toMatch(/certificate.*cert_file/);
