@@ -176,7 +176,12 @@ export function buildNameIndex(state: DockerState, opts: ResolveOptions = {}): S
   for (const c of state.containers) {
     for (const net of c.networks) {
       if (!net.ip) continue;
-      ownersByNetwork.get(net.networkId)?.set(net.ip, { task: c.task ? formatTask(taskMode, c.task, c.service, c.taskId) : c.name, service: c.service, running: c.running });
+      const owners = ownersByNetwork.get(net.networkId);
+      const task = c.task ? formatTask(taskMode, c.task, c.service, c.taskId) : c.name;
+      // a stopped container that still holds an IP must not mark its new, running owner dead
+      const prev = owners?.get(net.ip);
+      if (!c.running && prev?.running && prev.task !== task) continue;
+      owners?.set(net.ip, { task, service: c.service, running: c.running });
     }
   }
 
