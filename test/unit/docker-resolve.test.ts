@@ -179,6 +179,16 @@ describe('load balancer names', () => {
     }
     expect(names1.taskOfEndpoint(ref(`lb_${appnet.Id.slice(0, 9)}`, 'lb'), '198.51.100.1')).toBeUndefined();
   });
+
+  it('a stopped container still holding an IP does not mark the running owner of that IP dead', () => {
+    const live = state1.containers.find((c) => c.running && c.task && c.networks.some((n) => n.networkId === appnet.Id && n.ip))!;
+    const ip = live.networks.find((n) => n.networkId === appnet.Id)!.ip;
+    const stale = { ...live, id: 'f'.repeat(64), name: 'stale', running: false, task: `${live.service}.9.deadbeef`, taskId: 'deadbeef' };
+    for (const containers of [[stale, ...state1.containers], [...state1.containers, stale]]) {
+      const names = buildNameIndex({ ...state1, containers });
+      expect(names.taskOfEndpoint(ref(`lb_${appnet.Id.slice(0, 9)}`, 'lb'), ip)).toMatchObject({ task: live.task, running: true });
+    }
+  });
 });
 
 describe('task label spelling', () => {
