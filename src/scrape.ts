@@ -11,6 +11,7 @@ import { type NsReader, type NsSample, sampleAll } from './kernel/sampler.js';
 import { pairVeths } from './kernel/veth.js';
 import { buildInfo, collectorDuration, collectorSuccess, namespaceDirUp, namespaceReadFailures, namespaces, scrapeDuration } from './metrics/catalog/self.js';
 import { FamilySet } from './metrics/family.js';
+import { labelInterner } from './metrics/intern.js';
 import { EMPTY_NAMES, type NameIndex } from './names.js';
 
 export interface ScrapeOptions {
@@ -69,6 +70,7 @@ export class Scraper {
 
   private async collect(budgetMs: number): Promise<ScrapeResult> {
     const started = performance.now();
+    labelInterner.nextGeneration();
     const deadline = started + budgetMs;
     const out = new FamilySet();
     const durations = out.of(collectorDuration);

@@ -4,6 +4,8 @@ import type { NsSample } from '../kernel/sampler.js';
 import type { Link } from '../kernel/rtnl/link.js';
 import { vethKey } from '../kernel/veth.js';
 import type { Labels } from '../metrics/family.js';
+import { labelInterner } from '../metrics/intern.js';
+import { IF_LABELS, NS_LABELS } from '../metrics/catalog/kernel.js';
 import type { Snapshot } from './types.js';
 
 // keyed by objects that live for one scrape only
@@ -28,13 +30,7 @@ export function ifLabels(snap: Snapshot, s: NsSample, link: Link): Labels {
 
 function computeNsLabels(snap: Snapshot, s: NsSample): Labels {
   const id = snap.names.netns(s.ref);
-  return {
-    netns: s.ref.name,
-    netns_kind: s.ref.kind,
-    network: id.network ?? '',
-    service: id.service ?? '',
-    task: id.task ?? '',
-  };
+  return labelInterner.intern(NS_LABELS, [s.ref.name, s.ref.kind, id.network ?? '', id.service ?? '', id.task ?? '']);
 }
 
 /**
@@ -55,5 +51,5 @@ function computeIfLabels(snap: Snapshot, s: NsSample, base: Labels, link: Link):
       task = id.task ?? task;
     }
   }
-  return { netns: base.netns!, netns_kind: base.netns_kind!, network: network!, service: service!, task: task!, interface: link.name };
+  return labelInterner.intern(IF_LABELS, [base.netns!, base.netns_kind!, network!, service!, task!, link.name]);
 }

@@ -2,10 +2,12 @@
 import { interfaceInfo, interfaceMtu, interfaceStatMetrics, interfaceUp } from '../metrics/catalog/kernel.js';
 import type { FamilySet } from '../metrics/family.js';
 import { vethKey } from '../kernel/veth.js';
+import { labelInterner } from '../metrics/intern.js';
 import { ifLabels } from './labels.js';
 import type { Collector, Snapshot } from './types.js';
 
 const IFF_UP = 0x1;
+const INFO_LABELS = interfaceInfo.labels;
 
 export interface NetdevOptions {
   /** also the physical-layer error counters (CRC, frame, heartbeat...) */
@@ -35,15 +37,15 @@ export const netdevCollector = (opts: NetdevOptions): Collector => ({
           }
         }
         const peer = snap.peers.get(vethKey(s.ref.name, link.index));
-        info.add({
-          ...labels,
-          kind: link.kind ?? '',
-          master: link.master ? byIndex.get(link.master) ?? String(link.master) : '',
-          operstate: link.operstate ?? 'unknown',
-          address: link.address ?? '',
-          peer_netns: peer?.netns ?? '',
-          peer_interface: peer?.interface ?? '',
-        }, 1);
+        info.add(labelInterner.intern(INFO_LABELS, [
+          ...Object.values(labels),
+          link.kind ?? '',
+          link.master ? byIndex.get(link.master) ?? String(link.master) : '',
+          link.operstate ?? 'unknown',
+          link.address ?? '',
+          peer?.netns ?? '',
+          peer?.interface ?? '',
+        ]), 1);
         const isUp = link.operstate === 'up' || (link.operstate === 'unknown' && (link.flags & IFF_UP) !== 0);
         up.add(labels, isUp ? 1 : 0);
         if (link.mtu !== undefined) mtu.add(labels, link.mtu);
