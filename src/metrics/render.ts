@@ -55,9 +55,9 @@ class Writer {
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
-  bytes(b: Buffer) {
+  bytes(b: Uint8Array) {
     this.reserve(b.length);
-    b.copy(this.buf, this.len);
+    this.buf.set(b, this.len);
     this.len += b.length;
   }
   /** ASCII only (names, numbers) */
@@ -74,17 +74,30 @@ class Writer {
   }
 }
 
+// " <n>\n" for the small integers most counters and gauges hold
+const SMALL_VALUES = Array.from({ length: 1024 }, (_, n) => Buffer.from(` ${n}\n`, 'latin1'));
+
 /** Sample lines of a family; a duplicate series would make Prometheus reject the scrape, so only the first is kept. */
 function writeSamples(f: Family, w: Writer): void {
-  const seen = new Set<string>();
+  // interned (frozen) label sets are equal only if identical; others are compared by text
+  const seenObjects = new Set<Labels>();
+  const seenText = new Set<string>();
   const name = Buffer.from(f.name, 'latin1');
   for (let i = 0; i < f.size; i++) {
-    const l = encoded(f.labelSets[i]!);
-    if (seen.has(l.text)) continue;
-    seen.add(l.text);
+    const labels = f.labelSets[i]!;
+    const l = encoded(labels);
+    if (Object.isFrozen(labels)) {
+      if (seenObjects.has(labels)) continue;
+      seenObjects.add(labels);
+    } else {
+      if (seenText.has(l.text)) continue;
+      seenText.add(l.text);
+    }
     w.bytes(name);
     w.bytes(l.bytes);
-    w.ascii(` ${formatValue(f.values[i]!)}\n`);
+    const v = f.values[i]!;
+    if (typeof v === 'number' && v >= 0 && v < 1024 && Number.isInteger(v)) w.bytes(SMALL_VALUES[v]!);
+    else w.ascii(` ${formatValue(v)}\n`);
   }
 }
 
