@@ -1,0 +1,458 @@
+// The shipped monitoring on a real two-node swarm, end to end:
+// - a two-node swarm (test/harness/swarm.ts) with an attachable overlay network,
+//   a dnsrr service spread over both nodes and a VIP service with a published port;
+// - one exporter process per node (the built dist/main.js), each in its node's
+//   network namespace at <node address>:<port of deploy/stack.yml>, as a
+//   host-mode published port is, over that node's namespace folder and dockerd;
+// - Debian's Prometheus in node1's namespace with deploy/prometheus/prometheus.yml
+//   (1 s intervals; its swarm discovery replaced by a file with the labels that
+//   the file's own relabelling gives: the last test proves they are the same)
+//   and the shipped alerting rules;
+// - every dashboard and alert expression parses and runs; every panel returns
+//   data except those listed with their reason (IPVS absent from the kernel),
+//   and those whose series exist only under a fault return data under one;
+// - faults: a VXLAN FDB entry deleted and one pointed at the wrong VTEP on node1
+//   (the layer-2 alert goes pending, naming the network); node2's exporter
+//   stopped (the exporter-down alert goes pending, the node-without-exporter
+//   alert stays quiet), then its target gone from discovery (that one goes
+//   pending, naming node2);
+// - deploy/stack.yml as it ships, global, on both nodes: the image built from the
+//   Dockerfile on a private dockerd (test/harness/exporter-image.ts), saved and
+//   loaded into both nodes' dockerds; one task per node answering at <node
+//   address>:<port> with that node's namespaces; Prometheus with the real swarm
+//   discovery finds both with the same target labels as above.
+//
+// The two nodes' dockerds have different exec roots (one machine, one mount
+// namespace), so their namespace folders and sockets are at different paths.
+// The stack takes one path for each; swarm expands templates in bind-mount
+// sources on each node, so the variables are given as
+// <folder>/{{.Node.Hostname}}/netns and <folder>/{{.Node.Hostname}}/docker.sock,
+// with <folder>/<hostname>/ holding symlinks to that node's real paths.
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ExporterImage, buildExporterImage } from '../harness/exporter-image.js';
+import { type ExporterProcess, type PromAlert, type PrometheusInNetns, curlIn, startExporterProcess, startPrometheus } from '../harness/in-netns.js';
+import { type Swarm, type SwarmNode, run, startSwarm, waitFor } from '../harness/swarm.js';
+import { type PromSample, parseProm, pick } from '../helpers/prom.js';
+import { RULES_DIR, type ShippedExpr, alertRules, concreteExpr, metricNames, ruleFiles, shippedExprs } from '../unit/promql-exprs.js';
+
+const started = Date.now();
+const ROOT = join(import.meta.dirname, '..', '..');
+const STACK_FILE = join(ROOT, 'deploy', 'stack.yml');
+const PROM_CONFIG = join(ROOT, 'deploy', 'prometheus', 'prometheus.yml');
+const STACK = 'swarmnet';
+const INTERVAL = '1s';
+const JOB = 'swarmnet';
+
+// ---------------------------------------------------------------- what the shipped files say
+
+interface StackService { ports: Array<{ target: number; published: string | number; mode: string }>; deploy: { mode: string; labels: Record<string, string> } }
+const stackDoc = parseYaml(readFileSync(STACK_FILE, 'utf8')) as { services: Record<string, StackService> };
+const [SERVICE_KEY, STACK_SERVICE] = Object.entries(stackDoc.services)[0]!;
+/** the service name a `docker stack deploy` gives: what the relabelling puts in swarm_service */
+const SWARM_SERVICE = `${STACK}_${SERVICE_KEY}`;
+const hostPort = STACK_SERVICE.ports.find((p) => p.mode === 'host')!;
+/** the published port: a literal, or the default of ${VAR:-default} */
+const PORT = Number(/^\$\{\w+:-(\d+)\}$/.exec(String(hostPort.published))?.[1] ?? hostPort.published);
+
+type PromConfig = {
+  global: Record<string, string>;
+  rule_files: string[];
+  scrape_configs: Array<Record<string, any>>;
+};
+const shippedPromConfig = () => parseYaml(readFileSync(PROM_CONFIG, 'utf8')) as PromConfig;
+const selfTarget = shippedPromConfig().scrape_configs.find((j) => j.job_name === 'prometheus')!.static_configs[0].targets[0] as string;
+/** Prometheus listens where the shipped configuration scrapes itself (localhost:9090), inside node1's namespace */
+const PROM_PORT = Number(selfTarget.split(':')[1]);
+
+/** An alert of the shipped rules found by what it selects, not by its name. */
+function ruleSelecting(pred: (names: string[]) => boolean): string {
+  const rules = ruleFiles().flatMap(alertRules).filter((r) => pred(metricNames(r.expr)));
+  if (rules.length !== 1) throw new Error(`expected one alert rule, found ${rules.map((r) => r.alert).join(', ') || 'none'}`);
+  return rules[0]!.alert;
+}
+const L2_ALERT = ruleSelecting((n) => n.includes('swarmnet_overlay_l2_inconsistencies'));
+const EXPORTER_DOWN_ALERT = ruleSelecting((n) => n.length === 1 && n[0] === 'up');
+const NODE_WITHOUT_EXPORTER_ALERT = ruleSelecting((n) => n.includes('swarmnet_swarm_node_info') && n.includes('up'));
+
+/**
+ * Series families that cannot have data on this swarm, or only under a fault.
+ * Each panel selecting one is listed with the reason, and the reason is checked.
+ */
+interface NoDataHere { families: RegExp; reason: string; underFault: boolean }
+const NO_DATA_HERE: NoDataHere[] = [
+  {
+    families: /^swarmnet_lb_/,
+    reason: 'IPVS load-balancer series: this kernel has no IPVS (swarmnet_ipvs_up is 0 on every node), so swarm programs no load balancer',
+    underFault: false,
+  },
+  {
+    families: /^swarmnet_overlay_(peer_mismatch|l2_inconsistent_endpoint)$/,
+    reason: 'exists only while the kernel disagrees with the control plane: checked under the FDB fault',
+    underFault: true,
+  },
+];
+
+// ---------------------------------------------------------------- state
+
+let swarm: Swarm | undefined;
+let node1: SwarmNode;
+let node2: SwarmNode;
+let nodes: SwarmNode[] = [];
+let imageBuild: Promise<ExporterImage> | undefined;
+let prom: PrometheusInNetns | undefined;
+const exporters = new Map<string, ExporterProcess>();
+let workDir = '';
+let targetsFile = '';
+let stackDeployed = false;
+const sharedMounts: string[] = [];
+/** panels whose series exist only under a fault, kept for the fault test */
+const faultPanels: ShippedExpr[] = [];
+/** the target labels (up series) Prometheus gave the exporters from the file-based targets */
+let staticTargetLabels: Array<Record<string, string>> = [];
+const net = { name: 'appnet', id: '', netns: '' };
+
+const byInstance = (a: Record<string, string>, b: Record<string, string>) => (a.instance ?? '').localeCompare(b.instance ?? '');
+
+function promConfig(discovery: 'file' | 'swarm'): PromConfig {
+  const cfg = shippedPromConfig();
+  cfg.global = { ...cfg.global, scrape_interval: INTERVAL, scrape_timeout: INTERVAL, evaluation_interval: INTERVAL };
+  for (const job of cfg.scrape_configs) {
+    job.scrape_interval = INTERVAL;
+    job.scrape_timeout = INTERVAL;
+  }
+  const job = cfg.scrape_configs.find((j) => j.job_name === JOB);
+  if (!job) throw new Error(`${PROM_CONFIG} has no job ${JOB}`);
+  if (discovery === 'file') {
+    delete job.dockerswarm_sd_configs;
+    delete job.relabel_configs;
+    job.file_sd_configs = [{ files: [targetsFile], refresh_interval: INTERVAL }];
+  } else {
+    expect(job.dockerswarm_sd_configs).toHaveLength(1);
+    job.dockerswarm_sd_configs[0].host = node1.host;
+    job.dockerswarm_sd_configs[0].refresh_interval = INTERVAL;
+  }
+  return cfg;
+}
+
+/** The targets file: the exporters of these nodes, with the labels the shipped relabelling gives. */
+async function writeTargets(of: SwarmNode[]) {
+  const groups = of.map((n) => ({ targets: [`${n.address}:${PORT}`], labels: { node: n.name, swarm_service: SWARM_SERVICE } }));
+  await writeFile(`${targetsFile}.tmp`, JSON.stringify(groups));
+  await rename(`${targetsFile}.tmp`, targetsFile);
+}
+
+async function activeAlerts(name: string): Promise<PromAlert[]> {
+  return (await prom!.alerts()).filter((a) => a.labels.alertname === name);
+}
+
+/** Wait until alert `name` is pending or firing with labels including `labels`. */
+async function alertActive(name: string, labels: Record<string, string>, timeoutMs = 60_000): Promise<PromAlert[]> {
+  return waitFor(`${name} ${JSON.stringify(labels)} pending or firing`, async () => {
+    const found = (await activeAlerts(name)).filter((a) => Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+    return found.length > 0 && found.every((a) => a.state === 'pending' || a.state === 'firing') ? found : undefined;
+  }, { timeoutMs, intervalMs: 500 });
+}
+
+/** nsfs mounts directly in a namespace folder: the namespaces the node's exporter must report */
+function namespaceFiles(dir: string): string[] {
+  const names = readFileSync('/proc/self/mounts', 'utf8').split('\n')
+    .map((l) => l.split(' '))
+    .filter(([, mnt, type]) => type === 'nsfs' && mnt !== undefined && dirname(mnt) === dir)
+    .map(([, mnt]) => basename(mnt!));
+  return [...new Set(names)].sort();
+}
+
+async function scrapeNode(n: SwarmNode): Promise<PromSample[]> {
+  return parseProm(await curlIn(node1.netnsFile, `http://${n.address}:${PORT}/metrics`));
+}
+
+async function vxlanOf(nsFile: string): Promise<string> {
+  const links = JSON.parse(await node1.nsenter(nsFile, ['ip', '-j', '-d', 'link', 'show'])) as Array<{ ifname: string; linkinfo?: { info_kind?: string } }>;
+  const vx = links.filter((l) => l.linkinfo?.info_kind === 'vxlan');
+  expect(vx).toHaveLength(1);
+  return vx[0]!.ifname;
+}
+
+interface RemoteTask { task: string; ip: string; mac: string }
+async function tasksOn(n: SwarmNode, service: string, network: string): Promise<RemoteTask[]> {
+  const ids = await swarm!.taskContainers(n, service);
+  if (ids.length === 0) return [];
+  const raw = JSON.parse(await n.docker(['inspect', ...ids])) as Array<{ Config: { Labels: Record<string, string> }; NetworkSettings: { Networks: Record<string, { IPAddress: string; MacAddress: string }> } }>;
+  return raw.map((c) => ({ task: c.Config.Labels['com.docker.swarm.task.name']!, ip: c.NetworkSettings.Networks[network]!.IPAddress, mac: c.NetworkSettings.Networks[network]!.MacAddress }));
+}
+
+// ---------------------------------------------------------------- setup and teardown
+
+beforeAll(async () => {
+  // the image builds on its own daemon while the swarm comes up; awaited by the stack test
+  imageBuild = buildExporterImage();
+  imageBuild.catch(() => undefined); // reported where it is awaited
+
+  swarm = await startSwarm({ nodes: 2 });
+  nodes = swarm.nodes;
+  [node1, node2] = nodes as [SwarmNode, SwarmNode];
+  // the stack mounts each node's namespace folder with propagation rslave, which
+  // needs a shared (or slave) source mount: make each folder one, early, before
+  // the networks and tasks below add namespaces to it
+  for (const n of nodes) {
+    await run('mount', ['--rbind', n.netnsDir, n.netnsDir]);
+    sharedMounts.push(n.netnsDir);
+    await run('mount', ['--make-rshared', n.netnsDir]);
+  }
+
+  await swarm.docker(['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '198.19.77.0/24', net.name]);
+  await swarm.createService({ name: 'web', networks: [net.name], replicas: 4, maxPerNode: 2, endpointMode: 'dnsrr' });
+  // VIP mode with a published port: lb_ and ingress_sbox get their fwmarks (IPVS, where the kernel has it)
+  await swarm.createService({ name: 'pub', networks: [net.name], replicas: 1, publish: ['8080:80'], command: ['sleep', '100000'] });
+  await Promise.all([swarm.waitTasks('web', 4), swarm.waitTasks('pub', 1)]);
+  net.id = await swarm.docker(['network', 'inspect', '-f', '{{.Id}}', net.name]);
+  net.netns = `1-${net.id.slice(0, 10)}`;
+  for (const n of nodes) expect((await tasksOn(n, 'web', net.name)).length, `web tasks on ${n.name}`).toBe(2);
+
+  for (const n of nodes) {
+    exporters.set(n.name, await startExporterProcess({ netnsFile: n.netnsFile, address: n.address, port: PORT, netnsDir: n.netnsDir, dockerHost: n.host }));
+  }
+
+  workDir = await mkdtemp(join(tmpdir(), 'swarmnet-swarm-prom-'));
+  targetsFile = join(workDir, 'targets.json');
+  await writeTargets(nodes);
+  // rule_files in the shipped configuration are relative to it: the shipped rules beside it
+  const ruleGlobs = shippedPromConfig().rule_files;
+  for (const g of ruleGlobs) expect(g.startsWith('rules/'), g).toBe(true);
+  await cp(RULES_DIR, join(workDir, 'rules'), { recursive: true });
+  prom = await startPrometheus({ netnsFile: node1.netnsFile, dir: workDir, port: PROM_PORT, config: promConfig('file') });
+  // enough scrapes of both for rate() over 1m windows
+  await waitFor('five scrapes of every exporter, all up', async () => {
+    const r = await prom!.series(`count_over_time(up{job="${JOB}"}[1m]) >= 5 and up{job="${JOB}"} == 1`);
+    return r.length === nodes.length;
+  }, { timeoutMs: 120_000, intervalMs: 1_000 });
+}, 420_000);
+
+afterAll(async () => {
+  const problems: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try { await fn(); } catch (err) { problems.push(`${what}: ${(err as Error).message}`); }
+  };
+  await attempt('prometheus', async () => prom?.stop());
+  for (const [name, e] of exporters) await attempt(`exporter on ${name}`, () => e.stop());
+  if (stackDeployed && swarm) {
+    // remove the stack first so that the dockerds have no exporter task to stop on their way down
+    await attempt('stack rm', async () => {
+      await swarm!.docker(['stack', 'rm', STACK], { timeoutMs: 30_000 });
+      await waitFor('the exporter tasks gone', async () => {
+        for (const n of nodes) if ((await swarm!.taskContainers(n, SWARM_SERVICE)).length > 0) return false;
+        return true;
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+    });
+  }
+  await attempt('swarm down', async () => swarm?.down());
+  for (const m of sharedMounts) if (existsSync(m)) await run('umount', ['-l', m], { allowFailure: true });
+  await attempt('image daemon', async () => { if (imageBuild) await (await imageBuild.catch(() => undefined))?.stop(); });
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+  process.stdout.write(`swarm-prometheus e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (problems.length) throw new Error(`teardown: ${problems.join('; ')}`);
+}, 240_000);
+
+// ---------------------------------------------------------------- tests
+
+describe('the shipped dashboards and alerts on a real two-node swarm, through a real Prometheus', () => {
+  test('both exporters are up, each with its own node, and the manager exports the node list', async () => {
+    const up = await prom!.series(`up{job="${JOB}"}`);
+    staticTargetLabels = up.map((s) => s.metric).sort(byInstance);
+    expect(staticTargetLabels).toEqual(nodes.map((n) => ({ __name__: 'up', job: JOB, instance: `${n.address}:${PORT}`, node: n.name, swarm_service: SWARM_SERVICE })));
+    expect(up.map((s) => s.value[1])).toEqual(nodes.map(() => '1'));
+    // each target reports its own node (the exporter's hostname is its dockerd's)
+    const info = await prom!.series(`swarmnet_node_info{job="${JOB}"}`);
+    expect(info.map((s) => [s.metric.node, s.metric.hostname, s.metric.role]).sort()).toEqual([[node1.name, node1.name, 'manager'], [node2.name, node2.name, 'worker']]);
+    // the swarm's node list comes from the manager only; its node label became exported_node
+    const listed = await prom!.series(`swarmnet_swarm_node_info{job="${JOB}"}`);
+    expect(listed.map((s) => [s.metric.node, s.metric.exported_node, s.metric.state]).sort()).toEqual(nodes.map((n) => [node1.name, n.name, 'ready']));
+    // every overlay namespace of each node is the same network, seen from both sides
+    const vx = await prom!.series(`swarmnet_vxlan_peers{job="${JOB}", network="${net.name}"}`);
+    expect(vx.map((s) => [s.metric.node, s.metric.netns, s.value[1]]).sort()).toEqual(nodes.map((n) => [n.name, net.netns, '1']));
+  });
+
+  test('every alerting rule loads and evaluates without error', async () => {
+    const expected = ruleFiles().flatMap(alertRules).length;
+    const rules = await waitFor('every rule evaluated', async () => {
+      const all = await prom!.rules();
+      return all.length === expected && all.every((r) => r.health !== 'unknown') ? all : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
+    // a healthy swarm: no alert at all
+    expect((await prom!.alerts()).map((a) => `${a.labels.alertname} ${a.state} ${JSON.stringify(a.labels)}`)).toEqual([]);
+  });
+
+  test('every panel, variable and alert expression runs; every panel returns data but those listed with a reason', async () => {
+    // the reason given for the load-balancer panels holds: no node has IPVS
+    const ipvs = await prom!.series(`swarmnet_ipvs_up{job="${JOB}"}`);
+    expect(ipvs.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual(nodes.map((n) => [n.name, '0']));
+
+    const failures: string[] = [];
+    const empty: string[] = [];
+    const listed: string[] = [];
+    let withData = 0;
+    for (const e of shippedExprs()) {
+      const q = concreteExpr(e.expr);
+      const r = await prom!.query(q);
+      if (r.status !== 'success') {
+        failures.push(`${e.source}: ${r.error} in ${q}`);
+        continue;
+      }
+      if (e.kind === 'alert') continue; // quiet on a healthy swarm (checked above); under faults below
+      const names = metricNames(q);
+      const why = NO_DATA_HERE.find((x) => names.some((n) => x.families.test(n)));
+      if (why) {
+        listed.push(`${e.source}: ${why.reason}`);
+        // cannot have data here: if it has, the reason is wrong
+        expect(r.data!.result, `${e.source} has data, but was listed: ${why.reason}`).toEqual([]);
+        if (why.underFault) faultPanels.push(e);
+        continue;
+      }
+      if (r.data!.result.length === 0) empty.push(`${e.source}: ${q}`);
+      else withData++;
+    }
+    expect(failures).toEqual([]);
+    expect(empty).toEqual([]);
+    expect(faultPanels.length).toBeGreaterThan(0);
+    process.stdout.write(`swarm-prometheus e2e: ${withData} panels and variables returned data; ${listed.length} cannot here:\n  ${listed.join('\n  ')}\n`);
+  }, 120_000);
+
+  test(`FDB faults on node1: ${L2_ALERT} goes pending naming the network; the fault panels show the endpoints`, async () => {
+    const nsFile = join(node1.netnsDir, net.netns);
+    const vx = await vxlanOf(nsFile);
+    const [x, y] = await tasksOn(node2, 'web', net.name) as [RemoteTask, RemoteTask];
+    const neigh = JSON.parse(await node1.nsenter(nsFile, ['ip', '-j', 'neigh', 'show', 'dev', vx])) as Array<{ dst: string; lladdr: string }>;
+    for (const t of [x, y]) expect(neigh.find((n) => n.dst === t.ip)?.lladdr, `node1's neighbour entry for ${t.task}`).toBe(t.mac);
+    // a VTEP no node has (test-only range), that node1 has no route to
+    const wrongVtep = '203.0.113.9';
+
+    await node1.nsenter(nsFile, ['bridge', 'fdb', 'del', x.mac, 'dev', vx, 'dst', node2.address, 'self']);
+    await node1.nsenter(nsFile, ['bridge', 'fdb', 'replace', y.mac, 'dev', vx, 'dst', wrongVtep, 'self', 'permanent']);
+    try {
+      const alerts = await alertActive(L2_ALERT, { network: net.name, node: node1.name });
+      expect(alerts.map((a) => [a.labels.kind, a.labels.netns, a.labels.instance, a.value]).sort()).toEqual([
+        ['missing_fdb', net.netns, `${node1.address}:${PORT}`, '1e+00'],
+        ['wrong_vtep', net.netns, `${node1.address}:${PORT}`, '1e+00'],
+      ]);
+      expect(alerts[0]!.annotations.summary).toContain(net.name);
+      // node2's view is intact
+      expect((await activeAlerts(L2_ALERT)).filter((a) => a.labels.node !== node1.name)).toEqual([]);
+      // the panels that only have data under a fault name the endpoints and the unknown VTEP
+      const shown = new Map<string, Array<Record<string, string>>>();
+      for (const e of faultPanels) shown.set(e.source, (await prom!.series(concreteExpr(e.expr))).map((s) => s.metric));
+      for (const [source, series] of shown) {
+        expect(series.length, `${source} under the fault`).toBeGreaterThan(0);
+        for (const s of series) expect(s, source).toMatchObject({ node: node1.name, network: net.name });
+      }
+      const all = [...shown.values()].flat();
+      expect(all.filter((s) => s.__name__ === 'swarmnet_overlay_l2_inconsistent_endpoint').map((s) => [s.kind, s.endpoint_ip, s.task]).sort())
+        .toEqual([['missing_fdb', x.ip, x.task], ['wrong_vtep', y.ip, y.task]]);
+      expect(all.filter((s) => s.__name__ === 'swarmnet_overlay_peer_mismatch').map((s) => [s.peer_ip, s.state])).toEqual([[wrongVtep, 'unknown']]);
+    } finally {
+      await node1.nsenter(nsFile, ['bridge', 'fdb', 'replace', y.mac, 'dev', vx, 'dst', node2.address, 'self', 'permanent']);
+      await node1.nsenter(nsFile, ['bridge', 'fdb', 'append', x.mac, 'dev', vx, 'dst', node2.address, 'self', 'permanent']);
+    }
+    await waitFor(`${L2_ALERT} to clear`, async () => (await activeAlerts(L2_ALERT)).length === 0, { timeoutMs: 60_000, intervalMs: 500 });
+  }, 120_000);
+
+  test(`node2's exporter stopped: ${EXPORTER_DOWN_ALERT} pending, ${NODE_WITHOUT_EXPORTER_ALERT} quiet; its target gone: ${NODE_WITHOUT_EXPORTER_ALERT} pending`, async () => {
+    const nodeIds = new Map(await Promise.all(nodes.map(async (n) => [n.name, await swarm!.docker(['node', 'inspect', '-f', '{{.ID}}', n.name])] as const)));
+    expect(await activeAlerts(NODE_WITHOUT_EXPORTER_ALERT)).toEqual([]);
+
+    await exporters.get(node2.name)!.stop();
+    const down = await alertActive(EXPORTER_DOWN_ALERT, { node: node2.name });
+    expect(down.map((a) => [a.labels.instance, a.labels.swarm_service])).toEqual([[`${node2.address}:${PORT}`, SWARM_SERVICE]]);
+    expect((await activeAlerts(EXPORTER_DOWN_ALERT)).map((a) => a.labels.node)).toEqual([node2.name]);
+    // a target that fails is the exporter-down alert's; the node still has its target
+    await waitFor(`up of node2 to be 0 for a few evaluations`, async () =>
+      (await prom!.series(`count_over_time((up{job="${JOB}", node="${node2.name}"} == 0)[1m:${INTERVAL}]) >= 3`)).length === 1, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(await activeAlerts(NODE_WITHOUT_EXPORTER_ALERT)).toEqual([]);
+
+    // the global service's task gone from node2: discovery has no target there any more
+    await writeTargets([node1]);
+    const alerts = await alertActive(NODE_WITHOUT_EXPORTER_ALERT, { node: node2.name });
+    expect(alerts.map((a) => [a.labels.node, a.labels.node_id])).toEqual([[node2.name, nodeIds.get(node2.name)]]);
+    expect((await activeAlerts(NODE_WITHOUT_EXPORTER_ALERT)).map((a) => a.labels.node)).toEqual([node2.name]);
+    await waitFor(`${EXPORTER_DOWN_ALERT} of the vanished target to clear`, async () => (await activeAlerts(EXPORTER_DOWN_ALERT)).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
+  }, 120_000);
+
+  test('deploy/stack.yml: one exporter task per node, each answering at <node address>:<port> with its node\'s namespaces; the shipped swarm discovery finds both', async () => {
+    const image = await imageBuild!;
+    process.stdout.write(`swarm-prometheus e2e: image base ${image.baseSeconds.toFixed(1)} s, docker build ${image.buildSeconds.toFixed(1)} s\n`);
+    // the host-mode port is the stack's now
+    for (const e of exporters.values()) await e.stop();
+
+    // from the private build daemon into both nodes' daemons
+    const tar = join(workDir, 'image.tar');
+    await image.save(tar);
+    await Promise.all(nodes.map((n) => n.docker(['load', '-i', tar], { timeoutMs: 180_000 })));
+    await rm(tar, { force: true });
+
+    // per-node paths through swarm's own template expansion of bind sources
+    const links = join(workDir, 'nodes');
+    for (const n of nodes) {
+      await mkdir(join(links, n.name), { recursive: true });
+      await symlink(n.netnsDir, join(links, n.name, 'netns'));
+      await symlink(n.socket, join(links, n.name, 'docker.sock'));
+    }
+    stackDeployed = true;
+    await swarm!.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', STACK_FILE, STACK], {
+      timeoutMs: 60_000,
+      env: {
+        SWARMNET_IMAGE: image.image,
+        SWARMNET_NETNS_DIR: join(links, '{{.Node.Hostname}}', 'netns'),
+        SWARMNET_DOCKER_SOCKET: join(links, '{{.Node.Hostname}}', 'docker.sock'),
+      },
+    });
+    expect(STACK_SERVICE.deploy.mode).toBe('global');
+    expect(await swarm!.docker(['service', 'inspect', '-f', '{{if .Spec.Mode.Global}}global{{end}}', SWARM_SERVICE])).toBe('global');
+    await waitFor('one running exporter task on each node', async () => {
+      const tasks = (await swarm!.docker(['service', 'ps', SWARM_SERVICE, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}'])).split('\n').filter(Boolean);
+      return tasks.length === nodes.length && tasks.every((t) => /^\S+ Running/.test(t)) && tasks.map((t) => t.split(' ')[0]).sort().join() === nodes.map((n) => n.name).join();
+    }, { timeoutMs: 120_000, intervalMs: 500 });
+    // each task mounts its own node's folder and socket, resolved from the template
+    for (const n of nodes) {
+      const [cid] = await swarm!.taskContainers(n, SWARM_SERVICE);
+      const mounts = JSON.parse(await n.docker(['inspect', '-f', '{{json .Mounts}}', cid!])) as Array<{ Source: string; Destination: string; Propagation: string }>;
+      expect(mounts.map((m) => [m.Destination, m.Source, m.Propagation]).sort()).toEqual([
+        ['/var/run/docker.sock', join(links, n.name, 'docker.sock'), 'rprivate'],
+        ['/var/run/docker/netns', join(links, n.name, 'netns'), 'rslave'],
+      ].sort());
+    }
+
+    // each node's exporter, at its address, reports that node's namespaces and dockerd
+    for (const n of nodes) {
+      await waitFor(`${n.name}'s exporter task to report exactly ${n.name}'s namespaces`, async () => {
+        const m = await scrapeNode(n);
+        expect(pick(m, 'swarmnet_node_info', {}).map((s) => s.labels.hostname)).toEqual([n.name]);
+        expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
+        const reported = [...new Set(pick(m, 'swarmnet_netns_info', {}).map((s) => s.labels.netns!))].sort();
+        expect(reported).toEqual(namespaceFiles(n.netnsDir));
+        // the node's own web tasks among them, by name
+        const tasks = pick(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service: 'web' }).map((s) => s.labels.task).sort();
+        expect(tasks).toEqual((await tasksOn(n, 'web', net.name)).map((t) => t.task).sort());
+        return true;
+      }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    }
+
+    // the shipped configuration's own swarm discovery and relabelling
+    await prom!.reload(promConfig('swarm'));
+    const up = await waitFor('both stack tasks discovered and up', async () => {
+      const r = await prom!.series(`up{job="${JOB}"} == 1`);
+      const targets = await prom!.activeTargets();
+      return r.length === nodes.length && targets.filter((t) => t.labels.job === JOB).length === nodes.length ? r : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 1_000 });
+    expect(up.map((s) => s.metric).sort(byInstance)).toEqual(staticTargetLabels.map(({ __name__: _n, ...l }) => l));
+    await waitFor(`${NODE_WITHOUT_EXPORTER_ALERT} and ${EXPORTER_DOWN_ALERT} quiet again`, async () =>
+      (await activeAlerts(NODE_WITHOUT_EXPORTER_ALERT)).length === 0 && (await activeAlerts(EXPORTER_DOWN_ALERT)).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
+    // and through Prometheus: each node's namespaces under its node label
+    const counts = await prom!.series(`count by (node) (swarmnet_netns_info{job="${JOB}"})`);
+    expect(counts.map((s) => s.metric.node).sort()).toEqual(nodes.map((n) => n.name));
+  }, 420_000);
+});
