@@ -4,33 +4,37 @@
 // - one exporter process per node (the built dist/main.js), each in its node's
 //   network namespace at <node address>:<port of deploy/stack.yml>, as a
 //   host-mode published port is, over that node's namespace folder and dockerd;
-// - Debian's Prometheus in node1's namespace with deploy/prometheus/prometheus.yml
-//   (1 s intervals; its swarm discovery replaced by a file with the labels that
-//   the file's own relabelling gives: the last test proves they are the same)
-//   and the shipped alerting rules;
+// - Debian's Prometheus in node1's namespace (the root namespace has no route to
+//   the nodes) with deploy/prometheus/prometheus.yml at 1 s intervals, its rules
+//   from deploy/prometheus/rules, and its swarm discovery first replaced by a
+//   file giving the target labels its relabelling gives (the last test runs the
+//   shipped discovery and finds the same labels);
 // - every dashboard and alert expression parses and runs; every panel returns
-//   data except those listed with their reason (IPVS absent from the kernel),
-//   and those whose series exist only under a fault return data under one;
+//   data except those listed with a reason that is checked (IPVS absent from
+//   the kernel), and those whose series exist only under a fault, which return
+//   data under that fault;
 // - faults: a VXLAN FDB entry deleted and one pointed at the wrong VTEP on node1
-//   (the layer-2 alert goes pending, naming the network); node2's exporter
-//   stopped (the exporter-down alert goes pending, the node-without-exporter
-//   alert stays quiet), then its target gone from discovery (that one goes
-//   pending, naming node2);
+//   (the layer-2 alert goes pending, naming the network); a namespace file left
+//   as a plain file (read-failure panels); node2's exporter stopped (the
+//   exporter-down alert goes pending, the node-without-exporter alert stays
+//   quiet: the node still has a target), then its target gone from discovery
+//   (the node-without-exporter alert goes pending, naming node2);
 // - deploy/stack.yml as it ships, global, on both nodes: the image built from the
 //   Dockerfile on a private dockerd (test/harness/exporter-image.ts), saved and
 //   loaded into both nodes' dockerds; one task per node answering at <node
-//   address>:<port> with that node's namespaces; Prometheus with the real swarm
-//   discovery finds both with the same target labels as above.
+//   address>:<port> with exactly that node's namespaces; the shipped discovery
+//   finds both; both turn healthy.
 //
 // The two nodes' dockerds have different exec roots (one machine, one mount
-// namespace), so their namespace folders and sockets are at different paths.
-// The stack takes one path for each; swarm expands templates in bind-mount
-// sources on each node, so the variables are given as
+// namespace), so their namespace folders and sockets are at different paths,
+// and the stack takes one path for each. Swarm expands templates in bind-mount
+// sources on each node, so the stack's variables are given as
 // <folder>/{{.Node.Hostname}}/netns and <folder>/{{.Node.Hostname}}/docker.sock,
-// with <folder>/<hostname>/ holding symlinks to that node's real paths.
+// where <folder>/<hostname>/ holds symlinks to that node's real paths: one
+// global service, the stack file unchanged.
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile, rename } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, symlink, writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -47,6 +51,7 @@ const PROM_CONFIG = join(ROOT, 'deploy', 'prometheus', 'prometheus.yml');
 const STACK = 'swarmnet';
 const INTERVAL = '1s';
 const JOB = 'swarmnet';
+const step = (what: string) => process.stdout.write(`swarm-prometheus e2e: ${what} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
 // ---------------------------------------------------------------- what the shipped files say
 
@@ -83,17 +88,21 @@ const NODE_WITHOUT_EXPORTER_ALERT = ruleSelecting((n) => n.includes('swarmnet_sw
  * Series families that cannot have data on this swarm, or only under a fault.
  * Each panel selecting one is listed with the reason, and the reason is checked.
  */
-interface NoDataHere { families: RegExp; reason: string; underFault: boolean }
+interface NoDataHere { families: RegExp; reason: string; fault?: 'fdb' | 'unreadable' }
 const NO_DATA_HERE: NoDataHere[] = [
   {
     families: /^swarmnet_lb_/,
     reason: 'IPVS load-balancer series: this kernel has no IPVS (swarmnet_ipvs_up is 0 on every node), so swarm programs no load balancer',
-    underFault: false,
   },
   {
     families: /^swarmnet_overlay_(peer_mismatch|l2_inconsistent_endpoint)$/,
-    reason: 'exists only while the kernel disagrees with the control plane: checked under the FDB fault',
-    underFault: true,
+    reason: 'exists only while the kernel disagrees with the control plane: checked under the FDB faults',
+    fault: 'fdb',
+  },
+  {
+    families: /^swarmnet_(exporter_errors_total|netns_read_failures)$/,
+    reason: 'exists only once a read failed (every collector succeeds here): checked under a lingering namespace file',
+    fault: 'unreadable',
   },
 ];
 
@@ -109,9 +118,8 @@ const exporters = new Map<string, ExporterProcess>();
 let workDir = '';
 let targetsFile = '';
 let stackDeployed = false;
-const sharedMounts: string[] = [];
-/** panels whose series exist only under a fault, kept for the fault test */
-const faultPanels: ShippedExpr[] = [];
+/** panels whose series exist only under a fault, kept for the fault tests */
+const faultPanels = { fdb: [] as ShippedExpr[], unreadable: [] as ShippedExpr[] };
 /** the target labels (up series) Prometheus gave the exporters from the file-based targets */
 let staticTargetLabels: Array<Record<string, string>> = [];
 const net = { name: 'appnet', id: '', netns: '' };
@@ -120,6 +128,9 @@ const byInstance = (a: Record<string, string>, b: Record<string, string>) => (a.
 
 function promConfig(discovery: 'file' | 'swarm'): PromConfig {
   const cfg = shippedPromConfig();
+  // rule files are relative to the configuration file: the shipped rules, where they are
+  cfg.rule_files = cfg.rule_files.map((g) => join(dirname(PROM_CONFIG), g));
+  expect(cfg.rule_files).toEqual([join(RULES_DIR, '*.yml')]);
   cfg.global = { ...cfg.global, scrape_interval: INTERVAL, scrape_timeout: INTERVAL, evaluation_interval: INTERVAL };
   for (const job of cfg.scrape_configs) {
     job.scrape_interval = INTERVAL;
@@ -193,17 +204,12 @@ beforeAll(async () => {
   imageBuild = buildExporterImage();
   imageBuild.catch(() => undefined); // reported where it is awaited
 
-  swarm = await startSwarm({ nodes: 2 });
-  nodes = swarm.nodes;
-  [node1, node2] = nodes as [SwarmNode, SwarmNode];
   // the stack mounts each node's namespace folder with propagation rslave, which
-  // needs a shared (or slave) source mount: make each folder one, early, before
-  // the networks and tasks below add namespaces to it
-  for (const n of nodes) {
-    await run('mount', ['--rbind', n.netnsDir, n.netnsDir]);
-    sharedMounts.push(n.netnsDir);
-    await run('mount', ['--make-rshared', n.netnsDir]);
-  }
+  // needs a shared (or slave) source mount ("/" is private here)
+  swarm = await startSwarm({ nodes: 2, sharedNetnsDirs: true });
+  nodes = swarm.nodes;
+  step('swarm up');
+  [node1, node2] = nodes as [SwarmNode, SwarmNode];
 
   await swarm.docker(['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '198.19.77.0/24', net.name]);
   await swarm.createService({ name: 'web', networks: [net.name], replicas: 4, maxPerNode: 2, endpointMode: 'dnsrr' });
@@ -213,24 +219,25 @@ beforeAll(async () => {
   net.id = await swarm.docker(['network', 'inspect', '-f', '{{.Id}}', net.name]);
   net.netns = `1-${net.id.slice(0, 10)}`;
   for (const n of nodes) expect((await tasksOn(n, 'web', net.name)).length, `web tasks on ${n.name}`).toBe(2);
+  step('services running');
 
   for (const n of nodes) {
     exporters.set(n.name, await startExporterProcess({ netnsFile: n.netnsFile, address: n.address, port: PORT, netnsDir: n.netnsDir, dockerHost: n.host }));
   }
 
-  workDir = await mkdtemp(join(tmpdir(), 'swarmnet-swarm-prom-'));
+  // inside the swarm's folder: a crashed run's leftovers go with the swarm's (cleanupLeftovers)
+  workDir = join(swarm.dir, 'monitoring');
+  await mkdir(workDir, { recursive: true });
   targetsFile = join(workDir, 'targets.json');
   await writeTargets(nodes);
-  // rule_files in the shipped configuration are relative to it: the shipped rules beside it
-  const ruleGlobs = shippedPromConfig().rule_files;
-  for (const g of ruleGlobs) expect(g.startsWith('rules/'), g).toBe(true);
-  await cp(RULES_DIR, join(workDir, 'rules'), { recursive: true });
+  step('exporters up');
   prom = await startPrometheus({ netnsFile: node1.netnsFile, dir: workDir, port: PROM_PORT, config: promConfig('file') });
   // enough scrapes of both for rate() over 1m windows
   await waitFor('five scrapes of every exporter, all up', async () => {
     const r = await prom!.series(`count_over_time(up{job="${JOB}"}[1m]) >= 5 and up{job="${JOB}"} == 1`);
     return r.length === nodes.length;
   }, { timeoutMs: 120_000, intervalMs: 1_000 });
+  step('prometheus has five scrapes of each');
 }, 420_000);
 
 afterAll(async () => {
@@ -250,10 +257,10 @@ afterAll(async () => {
       }, { timeoutMs: 60_000, intervalMs: 500 });
     });
   }
+  step('teardown: processes and stack gone');
   await attempt('swarm down', async () => swarm?.down());
-  for (const m of sharedMounts) if (existsSync(m)) await run('umount', ['-l', m], { allowFailure: true });
+  step('teardown: swarm down');
   await attempt('image daemon', async () => { if (imageBuild) await (await imageBuild.catch(() => undefined))?.stop(); });
-  if (workDir) await rm(workDir, { recursive: true, force: true });
   process.stdout.write(`swarm-prometheus e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   if (problems.length) throw new Error(`teardown: ${problems.join('; ')}`);
 }, 240_000);
@@ -289,9 +296,12 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
   });
 
   test('every panel, variable and alert expression runs; every panel returns data but those listed with a reason', async () => {
-    // the reason given for the load-balancer panels holds: no node has IPVS
+    // the reasons given below hold: no node has IPVS; every collector of every node succeeds
     const ipvs = await prom!.series(`swarmnet_ipvs_up{job="${JOB}"}`);
     expect(ipvs.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual(nodes.map((n) => [n.name, '0']));
+    const collectors = await prom!.series(`swarmnet_scrape_collector_success{job="${JOB}"}`);
+    expect(collectors.length).toBeGreaterThan(0);
+    expect(collectors.filter((s) => s.value[1] !== '1').map((s) => s.metric)).toEqual([]);
 
     const failures: string[] = [];
     const empty: string[] = [];
@@ -311,7 +321,7 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
         listed.push(`${e.source}: ${why.reason}`);
         // cannot have data here: if it has, the reason is wrong
         expect(r.data!.result, `${e.source} has data, but was listed: ${why.reason}`).toEqual([]);
-        if (why.underFault) faultPanels.push(e);
+        if (why.fault) faultPanels[why.fault].push(e);
         continue;
       }
       if (r.data!.result.length === 0) empty.push(`${e.source}: ${q}`);
@@ -319,7 +329,8 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
     }
     expect(failures).toEqual([]);
     expect(empty).toEqual([]);
-    expect(faultPanels.length).toBeGreaterThan(0);
+    expect(faultPanels.fdb.length).toBeGreaterThan(0);
+    expect(faultPanels.unreadable.length).toBeGreaterThan(0);
     process.stdout.write(`swarm-prometheus e2e: ${withData} panels and variables returned data; ${listed.length} cannot here:\n  ${listed.join('\n  ')}\n`);
   }, 120_000);
 
@@ -336,16 +347,16 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
     await node1.nsenter(nsFile, ['bridge', 'fdb', 'replace', y.mac, 'dev', vx, 'dst', wrongVtep, 'self', 'permanent']);
     try {
       const alerts = await alertActive(L2_ALERT, { network: net.name, node: node1.name });
-      expect(alerts.map((a) => [a.labels.kind, a.labels.netns, a.labels.instance, a.value]).sort()).toEqual([
-        ['missing_fdb', net.netns, `${node1.address}:${PORT}`, '1e+00'],
-        ['wrong_vtep', net.netns, `${node1.address}:${PORT}`, '1e+00'],
+      expect(alerts.map((a) => [a.labels.kind, a.labels.netns, a.labels.instance, Number(a.value)]).sort()).toEqual([
+        ['missing_fdb', net.netns, `${node1.address}:${PORT}`, 1],
+        ['wrong_vtep', net.netns, `${node1.address}:${PORT}`, 1],
       ]);
       expect(alerts[0]!.annotations.summary).toContain(net.name);
       // node2's view is intact
       expect((await activeAlerts(L2_ALERT)).filter((a) => a.labels.node !== node1.name)).toEqual([]);
       // the panels that only have data under a fault name the endpoints and the unknown VTEP
       const shown = new Map<string, Array<Record<string, string>>>();
-      for (const e of faultPanels) shown.set(e.source, (await prom!.series(concreteExpr(e.expr))).map((s) => s.metric));
+      for (const e of faultPanels.fdb) shown.set(e.source, (await prom!.series(concreteExpr(e.expr))).map((s) => s.metric));
       for (const [source, series] of shown) {
         expect(series.length, `${source} under the fault`).toBeGreaterThan(0);
         for (const s of series) expect(s, source).toMatchObject({ node: node1.name, network: net.name });
@@ -359,6 +370,32 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
       await node1.nsenter(nsFile, ['bridge', 'fdb', 'append', x.mac, 'dev', vx, 'dst', node2.address, 'self', 'permanent']);
     }
     await waitFor(`${L2_ALERT} to clear`, async () => (await activeAlerts(L2_ALERT)).length === 0, { timeoutMs: 60_000, intervalMs: 500 });
+  }, 120_000);
+
+  test('a namespace file that lingers as a plain file (a removed container\'s): the read-failure and error panels show it', async () => {
+    // named like a sandbox no container has; not an nsfs mount, so it cannot be entered
+    let name = '';
+    do name = randomBytes(6).toString('hex'); while (existsSync(join(node1.netnsDir, name)));
+    const file = join(node1.netnsDir, name);
+    await writeFile(file, '');
+    try {
+      await waitFor('the read-failure and error panels to show the lingering file on node1', async () => {
+        for (const e of faultPanels.unreadable) {
+          const series = await prom!.series(concreteExpr(e.expr));
+          expect(series.length, e.source).toBeGreaterThan(0);
+          for (const s of series) if (s.metric.node !== undefined) expect(s.metric.node, e.source).toBe(node1.name);
+        }
+        return true;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      const failures = await prom!.series(`swarmnet_netns_read_failures{job="${JOB}"}`);
+      expect(failures.map((s) => [s.metric.node, s.metric.netns_kind, s.metric.reason, s.value[1]])).toEqual([[node1.name, 'sandbox', 'vanished', '1']]);
+      expect((await prom!.series(`swarmnet_exporter_errors_total{job="${JOB}"}`)).map((s) => [s.metric.node, s.metric.source, s.metric.reason])).toEqual([[node1.name, 'netns', 'vanished']]);
+      // churn, not a failing collector
+      expect(await prom!.series(`swarmnet_scrape_collector_success{job="${JOB}"} == 0`)).toEqual([]);
+    } finally {
+      await rm(file, { force: true });
+    }
+    await waitFor('the read failures to clear', async () => (await prom!.series(`swarmnet_netns_read_failures{job="${JOB}"}`)).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
   }, 120_000);
 
   test(`node2's exporter stopped: ${EXPORTER_DOWN_ALERT} pending, ${NODE_WITHOUT_EXPORTER_ALERT} quiet; its target gone: ${NODE_WITHOUT_EXPORTER_ALERT} pending`, async () => {
@@ -382,9 +419,9 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
     await waitFor(`${EXPORTER_DOWN_ALERT} of the vanished target to clear`, async () => (await activeAlerts(EXPORTER_DOWN_ALERT)).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
   }, 120_000);
 
-  test('deploy/stack.yml: one exporter task per node, each answering at <node address>:<port> with its node\'s namespaces; the shipped swarm discovery finds both', async () => {
+  test('deploy/stack.yml, global: one exporter task per node at <node address>:<port> with its node\'s namespaces, found by the shipped swarm discovery, healthy', async () => {
     const image = await imageBuild!;
-    process.stdout.write(`swarm-prometheus e2e: image base ${image.baseSeconds.toFixed(1)} s, docker build ${image.buildSeconds.toFixed(1)} s\n`);
+    step(`image built (base images ${image.baseSeconds.toFixed(1)} s, docker build ${image.buildSeconds.toFixed(1)} s)`);
     // the host-mode port is the stack's now
     for (const e of exporters.values()) await e.stop();
 
@@ -393,8 +430,9 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
     await image.save(tar);
     await Promise.all(nodes.map((n) => n.docker(['load', '-i', tar], { timeoutMs: 180_000 })));
     await rm(tar, { force: true });
+    step('image loaded into both nodes');
 
-    // per-node paths through swarm's own template expansion of bind sources
+    // per-node paths through swarm's own template expansion of bind-mount sources
     const links = join(workDir, 'nodes');
     for (const n of nodes) {
       await mkdir(join(links, n.name), { recursive: true });
@@ -412,14 +450,19 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
     });
     expect(STACK_SERVICE.deploy.mode).toBe('global');
     expect(await swarm!.docker(['service', 'inspect', '-f', '{{if .Spec.Mode.Global}}global{{end}}', SWARM_SERVICE])).toBe('global');
-    await waitFor('one running exporter task on each node', async () => {
-      const tasks = (await swarm!.docker(['service', 'ps', SWARM_SERVICE, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}'])).split('\n').filter(Boolean);
-      return tasks.length === nodes.length && tasks.every((t) => /^\S+ Running/.test(t)) && tasks.map((t) => t.split(' ')[0]).sort().join() === nodes.map((n) => n.name).join();
+    const containers = new Map<string, string>();
+    await waitFor('one exporter container on each node', async () => {
+      for (const n of nodes) {
+        const ids = await swarm!.taskContainers(n, SWARM_SERVICE);
+        if (ids.length !== 1) return false;
+        containers.set(n.name, ids[0]!);
+      }
+      return true;
     }, { timeoutMs: 120_000, intervalMs: 500 });
+    step('stack containers started');
     // each task mounts its own node's folder and socket, resolved from the template
     for (const n of nodes) {
-      const [cid] = await swarm!.taskContainers(n, SWARM_SERVICE);
-      const mounts = JSON.parse(await n.docker(['inspect', '-f', '{{json .Mounts}}', cid!])) as Array<{ Source: string; Destination: string; Propagation: string }>;
+      const mounts = JSON.parse(await n.docker(['inspect', '-f', '{{json .Mounts}}', containers.get(n.name)!])) as Array<{ Source: string; Destination: string; Propagation: string }>;
       expect(mounts.map((m) => [m.Destination, m.Source, m.Propagation]).sort()).toEqual([
         ['/var/run/docker.sock', join(links, n.name, 'docker.sock'), 'rprivate'],
         ['/var/run/docker/netns', join(links, n.name, 'netns'), 'rslave'],
@@ -434,25 +477,40 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
         expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
         const reported = [...new Set(pick(m, 'swarmnet_netns_info', {}).map((s) => s.labels.netns!))].sort();
         expect(reported).toEqual(namespaceFiles(n.netnsDir));
-        // the node's own web tasks among them, by name
+        // its own sandbox among them, named after its task
+        const own = pick(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service: SWARM_SERVICE });
+        expect(own.map((s) => s.labels.container_id)).toEqual([containers.get(n.name)]);
+        // the node's web tasks, by name
         const tasks = pick(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service: 'web' }).map((s) => s.labels.task).sort();
         expect(tasks).toEqual((await tasksOn(n, 'web', net.name)).map((t) => t.task).sort());
         return true;
       }, { timeoutMs: 60_000, intervalMs: 1_000 });
     }
+    step('both stack exporters report their node');
 
-    // the shipped configuration's own swarm discovery and relabelling
+    // the shipped configuration's own swarm discovery and relabelling: the same target labels as the file gave
     await prom!.reload(promConfig('swarm'));
-    const up = await waitFor('both stack tasks discovered and up', async () => {
-      const r = await prom!.series(`up{job="${JOB}"} == 1`);
-      const targets = await prom!.activeTargets();
-      return r.length === nodes.length && targets.filter((t) => t.labels.job === JOB).length === nodes.length ? r : undefined;
+    await waitFor('both stack tasks discovered and up', async () => {
+      const r = await prom!.series(`up{job="${JOB}"}`);
+      const targets = (await prom!.activeTargets()).filter((t) => t.labels.job === JOB);
+      expect(targets.map((t) => t.discoveredLabels.__meta_dockerswarm_node_hostname).sort()).toEqual(nodes.map((n) => n.name));
+      expect(r.map((s) => s.metric).sort(byInstance)).toEqual(staticTargetLabels);
+      expect(r.map((s) => s.value[1])).toEqual(nodes.map(() => '1'));
+      return true;
     }, { timeoutMs: 90_000, intervalMs: 1_000 });
-    expect(up.map((s) => s.metric).sort(byInstance)).toEqual(staticTargetLabels.map(({ __name__: _n, ...l }) => l));
     await waitFor(`${NODE_WITHOUT_EXPORTER_ALERT} and ${EXPORTER_DOWN_ALERT} quiet again`, async () =>
       (await activeAlerts(NODE_WITHOUT_EXPORTER_ALERT)).length === 0 && (await activeAlerts(EXPORTER_DOWN_ALERT)).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
-    // and through Prometheus: each node's namespaces under its node label
-    const counts = await prom!.series(`count by (node) (swarmnet_netns_info{job="${JOB}"})`);
-    expect(counts.map((s) => s.metric.node).sort()).toEqual(nodes.map((n) => n.name));
+    step('discovered by the shipped configuration');
+
+    // swarm reports a task with a health check as running once it is healthy (first check: the stack's interval)
+    await waitFor('both exporter tasks running and healthy', async () => {
+      const tasks = (await swarm!.docker(['service', 'ps', SWARM_SERVICE, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}'])).split('\n').filter(Boolean);
+      if (tasks.length !== nodes.length || !tasks.every((t) => /^\S+ Running/.test(t))) return false;
+      for (const n of nodes) if (await n.docker(['inspect', '-f', '{{.State.Health.Status}}', containers.get(n.name)!]) !== 'healthy') return false;
+      return tasks.map((t) => t.split(' ')[0]).sort().join() === nodes.map((n) => n.name).join();
+    }, { timeoutMs: 120_000, intervalMs: 1_000 });
+    step('stack tasks running and healthy');
+    const slowest = await prom!.series(`max by (node) (max_over_time(scrape_duration_seconds{job="${JOB}"}[10m]))`);
+    process.stdout.write(`swarm-prometheus e2e: slowest scrape by node: ${slowest.map((s) => `${s.metric.node} ${Number(s.value[1]).toFixed(3)} s`).join(', ')}\n`);
   }, 420_000);
 });

@@ -412,8 +412,12 @@ export async function cleanupLeftovers(): Promise<string[]> {
   return problems;
 }
 
-/** Bring up a swarm of one or two nodes (node1 manager, node2 worker) with the local busybox image loaded on each. */
-export async function startSwarm(opts: { nodes?: 1 | 2 } = {}): Promise<Swarm> {
+/**
+ * Bring up a swarm of one or two nodes (node1 manager, node2 worker) with the local busybox image loaded on each.
+ * sharedNetnsDirs: each node's namespace folder becomes a shared mount (a bind of itself) before its
+ * dockerd starts, so that a container can bind-mount it with propagation rslave (deploy/stack.yml does).
+ */
+export async function startSwarm(opts: { nodes?: 1 | 2; sharedNetnsDirs?: boolean } = {}): Promise<Swarm> {
   const nodeCount = opts.nodes ?? 2;
   if (process.getuid?.() !== 0) throw new Error('the swarm harness needs root (network namespaces, dockerd)');
   installExitHook();
@@ -441,6 +445,13 @@ export async function startSwarm(opts: { nodes?: 1 | 2 } = {}): Promise<Swarm> {
 
   try {
     for (const ns of netnsNames) await run('ip', ['netns', 'add', ns]);
+    if (opts.sharedNetnsDirs) {
+      for (const n of nodes) {
+        await mkdir(n.netnsDir, { recursive: true });
+        await run('mount', ['--bind', n.netnsDir, n.netnsDir]);
+        await run('mount', ['--make-shared', n.netnsDir]);
+      }
+    }
     if (nodeCount === 2) {
       await run('ip', ['link', 'add', 'veth-n1', 'netns', netnsNames[0]!, 'type', 'veth', 'peer', 'name', 'veth-n2', 'netns', netnsNames[1]!]);
     } else {

@@ -13,10 +13,24 @@ const NLA_TYPE_MASK = ~(1 << 15 | 1 << 14) & 0xffff; // NLA_F_NESTED, NLA_F_NET_
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
+// A reply is decoded as thousands of small readers over one buffer: share one
+// DataView over the whole ArrayBuffer instead of making one per reader.
+let lastBuffer: ArrayBufferLike | undefined;
+let lastView: DataView | undefined;
+export function viewOf(buf: Uint8Array): DataView {
+  if (buf.buffer !== lastBuffer) {
+    lastBuffer = buf.buffer;
+    lastView = new DataView(buf.buffer);
+  }
+  return lastView!;
+}
+
 export class AttrReader {
   private offset: number;
   private readonly end: number;
-  private view: DataView;
+  private readonly view: DataView;
+  /** buf's offset inside the view */
+  private readonly base: number;
   type = 0;
   private start = 0;
   private len = 0;
@@ -25,15 +39,16 @@ export class AttrReader {
   constructor(private readonly buf: Uint8Array, start = 0, end = buf.length) {
     this.offset = start;
     this.end = end;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.view = viewOf(buf);
+    this.base = buf.byteOffset;
   }
 
   /** Advance to the next attribute; false at the end or after an error. */
   next(): boolean {
     if (this.err || this.offset >= this.end) return false;
     if (this.end - this.offset < NLA_HDRLEN) return this.fail(`truncated attribute header at ${this.offset}`);
-    const len = this.view.getUint16(this.offset, true);
-    const type = this.view.getUint16(this.offset + 2, true);
+    const len = this.view.getUint16(this.base + this.offset, true);
+    const type = this.view.getUint16(this.base + this.offset + 2, true);
     if (len < NLA_HDRLEN || this.offset + len > this.end) {
       return this.fail(`attribute type ${type & NLA_TYPE_MASK} has bad length ${len} at ${this.offset}`);
     }
@@ -62,22 +77,22 @@ export class AttrReader {
   }
 
   u8(): number {
-    return this.need(1, 'u8') ? this.view.getUint8(this.start) : 0;
+    return this.need(1, 'u8') ? this.view.getUint8(this.base + this.start) : 0;
   }
   u16(): number {
-    return this.need(2, 'u16') ? this.view.getUint16(this.start, true) : 0;
+    return this.need(2, 'u16') ? this.view.getUint16(this.base + this.start, true) : 0;
   }
   u16be(): number {
-    return this.need(2, 'u16be') ? this.view.getUint16(this.start, false) : 0;
+    return this.need(2, 'u16be') ? this.view.getUint16(this.base + this.start, false) : 0;
   }
   u32(): number {
-    return this.need(4, 'u32') ? this.view.getUint32(this.start, true) : 0;
+    return this.need(4, 'u32') ? this.view.getUint32(this.base + this.start, true) : 0;
   }
   i32(): number {
-    return this.need(4, 'i32') ? this.view.getInt32(this.start, true) : 0;
+    return this.need(4, 'i32') ? this.view.getInt32(this.base + this.start, true) : 0;
   }
   u64(): bigint {
-    return this.need(8, 'u64') ? this.view.getBigUint64(this.start, true) : 0n;
+    return this.need(8, 'u64') ? this.view.getBigUint64(this.base + this.start, true) : 0n;
   }
   /** NUL-terminated string; the terminator is optional. */
   str(): string {
@@ -101,7 +116,7 @@ export class AttrReader {
     }
     const out = new Float64Array(this.len / 8);
     for (let i = 0; i < out.length; i++) {
-      const at = this.start + i * 8;
+      const at = this.base + this.start + i * 8;
       out[i] = this.view.getUint32(at + 4, true) * 0x1_0000_0000 + this.view.getUint32(at, true);
     }
     return out;

@@ -1,6 +1,6 @@
 // rtnetlink links (RTM_GETLINK dump): names, kinds, masters, veth peers,
 // vxlan parameters and the 64-bit interface statistics.
-import { AttrReader, DecodeError } from '../nl/attr.js';
+import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 
 export const RTM_NEWLINK = 16;
@@ -135,8 +135,9 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
 export function decodeLink(msg: NlMessage): Link {
   const p = msg.payload;
   if (p.length < 16) throw new DecodeError(`link message of ${p.length} bytes`);
-  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const link: Link = { index: view.getInt32(4, true), flags: view.getUint32(8, true), name: '' };
+  const view = viewOf(p);
+  const at = p.byteOffset;
+  const link: Link = { index: view.getInt32(at + 4, true), flags: view.getUint32(at + 8, true), name: '' };
   const r = new AttrReader(p, 16);
   while (r.next()) {
     switch (r.type) {

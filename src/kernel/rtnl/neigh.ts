@@ -1,7 +1,7 @@
 // rtnetlink neighbours (RTM_GETNEIGH dump): the bridge forwarding database
 // (family AF_BRIDGE; on a vxlan device, NDA_DST is the remote VTEP) and the
 // IPv4 neighbour table (permanent entries that overlay drivers program).
-import { AttrReader, DecodeError } from '../nl/attr.js';
+import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 import { formatIp, formatMac } from './link.js';
 
@@ -52,11 +52,11 @@ export function getNeighRequest(seq: number, family: number): Uint8Array {
 export function decodeNeighbour(msg: NlMessage): Neighbour {
   const p = msg.payload;
   if (p.length < 12) throw new DecodeError(`neighbour message of ${p.length} bytes`);
-  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const view = viewOf(p);
   const n: Neighbour = {
     family: p[0]!,
-    ifindex: view.getInt32(4, true),
-    state: view.getUint16(8, true),
+    ifindex: view.getInt32(p.byteOffset + 4, true),
+    state: view.getUint16(p.byteOffset + 8, true),
     flags: p[10]!,
   };
   const r = new AttrReader(p, 12);
