@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NO_PULL_ENV, run, waitFor } from './swarm.js';
+import { NO_PULL_ENV, pidAlive, run, waitFor } from './swarm.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const IMAGE_BUILD_DIR = '/tmp/swarmnet-stack-img';
@@ -35,14 +35,6 @@ export interface ExporterImage {
   stop(): Promise<void>;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function cmdline(pid: number): string {
   try {

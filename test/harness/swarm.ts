@@ -93,7 +93,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
