@@ -9,8 +9,14 @@
 // put back into lb_ (moby#33790) must be down on the next scrape, and so must a backend
 // drained to weight 0, while the live ones stay up.
 // Slow under TCG (minutes: dockerd runs hundreds of iptables commands).
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrometheus, type PrometheusInNetns } from '../harness/in-netns.js';
+import { freePort } from '../harness/exporter-target.js';
+import { waitFor } from '../harness/swarm.js';
 import { type PromSample, one, parseProm, pick } from '../helpers/prom.js';
 import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from './harness.js';
 import { type DestLike, type ServiceLike, compareWithListing, kindOfOpts, listedDest } from './ipvsadm.js';
@@ -264,5 +270,84 @@ describe('IPVS programmed by a real swarm, scraped by the real exporter in a gue
     const ingress = pick(m, 'swarmnet_lb_service_backends', { netns: 'ingress_sbox' });
     expect(ingress.length).toBeGreaterThan(0);
     for (const s of ingress) expect(s.labels).toMatchObject({ network: '', service: '', vip: '' });
+  });
+});
+
+// The shipped alert rules, evaluated by a real Prometheus on the host over the
+// /metrics the exporter served in the guest in each phase: the guest kernel has
+// IPVS and this one does not, so each phase's exposition is served here as the
+// scrape target, in order.
+describe('load-balancer alerts in a real Prometheus, over the guest exporter\'s output', () => {
+  const RULES = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'rules', '*.yml');
+  const SELF = '/proc/self/ns/net';
+  let served = '';
+  let server: ReturnType<typeof createServer> | undefined;
+  let promDir: string | undefined;
+  let promServer: PrometheusInNetns | undefined;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(served);
+    });
+    await new Promise<void>((ok) => server!.listen(port, '127.0.0.1', ok));
+    served = r.before.metrics;
+    promDir = mkdtempSync(join(tmpdir(), 'swarmnet-lb-prom-'));
+    promServer = await startPrometheus({
+      netnsFile: SELF, dir: promDir, port: await freePort(),
+      config: {
+        global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
+        rule_files: [RULES],
+        scrape_configs: [{ job_name: 'swarmnet', static_configs: [{ targets: [`127.0.0.1:${port}`], labels: { node: 'guest' } }] }],
+      },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await promServer?.stop();
+    server?.close();
+    if (promDir) rmSync(promDir, { recursive: true, force: true });
+  });
+
+  const lbAlerts = async () => (await promServer!.alerts()).filter((a) => a.labels.alertname!.startsWith('SwarmnetLb'));
+  /** serve a phase and wait until Prometheus has scraped it and evaluated the rules on it */
+  const servePhase = async (metrics: string, probe: string) => {
+    served = metrics;
+    await waitFor(`Prometheus to scrape the new phase (${probe})`, async () => (await promServer!.series(probe)).length > 0, { timeoutMs: 30_000, intervalMs: 500 });
+    await new Promise((ok) => setTimeout(ok, 2500)); // two rule evaluations
+  };
+
+  it('healthy backends: no load-balancer alert is pending', async () => {
+    await servePhase(r.before.metrics, 'swarmnet_lb_backend_up{job="swarmnet"} == 1');
+    expect(await lbAlerts()).toEqual([]);
+  });
+
+  it('a dead task\'s stale backend makes SwarmnetLbBackendDown pending for that backend, and only for it', async () => {
+    const { v, svc, mark, net } = lbOf(r.stale, 'overlay');
+    const deadIp = r.victim.ips[net.id]!;
+    const stale = svc.destinations.find((d) => d.address === deadIp)!;
+    await servePhase(r.stale.metrics, `swarmnet_lb_backend_up{job="swarmnet",backend="${listedDest(stale)}"} == 0`);
+    const pending = await waitFor('SwarmnetLbBackendDown pending', async () => {
+      const a = (await lbAlerts()).filter((x) => x.labels.alertname === 'SwarmnetLbBackendDown');
+      return a.length > 0 ? a : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(pending.map((a) => [a.state, a.labels.netns, a.labels.fwmark, a.labels.backend, a.labels.service])).toEqual([
+      ['pending', v.netns, String(mark), listedDest(stale), SERVICE],
+    ]);
+    expect(pending[0]!.annotations.summary).toContain(SERVICE);
+  });
+
+  it('a backend drained to weight 0 is pending as well; nothing else fires', async () => {
+    const { v, svc, mark } = lbOf(r.drained, 'overlay');
+    const drained = svc.destinations.filter((d) => d.weight === 0).map(listedDest);
+    expect(drained.length).toBeGreaterThan(0);
+    await servePhase(r.drained.metrics, `swarmnet_lb_backend_weight{job="swarmnet"} == 0`);
+    const backends = await waitFor('SwarmnetLbBackendDown for the drained backend', async () => {
+      const a = (await lbAlerts()).filter((x) => x.labels.alertname === 'SwarmnetLbBackendDown' && x.labels.netns === v.netns && x.labels.fwmark === String(mark));
+      const set = new Set(a.map((x) => x.labels.backend!));
+      return drained.every((d) => set.has(d)) ? set : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    for (const d of drained) expect(backends.has(d)).toBe(true);
+    expect((await lbAlerts()).map((a) => a.labels.alertname).filter((n) => n !== 'SwarmnetLbBackendDown')).toEqual([]);
   });
 });
