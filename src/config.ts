@@ -14,7 +14,7 @@ export function flagDefs(): FlagDef[] {
     { name: 'netns.host', type: 'string', default: 'self', placeholder: 'self|none|PATH', help: 'Namespace reported as netns="host": "self" is the exporter\'s own (the host\'s when it runs with the host network), a path (e.g. /proc/1/ns/net with pid: host), or "none".' },
     { name: 'netns.kinds', type: 'list', default: [...NETNS_KINDS], placeholder: 'KIND', help: `Namespace kinds to sample (${NETNS_KINDS.join(', ')}); repeatable.` },
     { name: 'netns.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Namespaces whose file name matches are not sampled.' },
-    { name: 'interface.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Interfaces whose name matches are left out of the output (e.g. "^lo$").' },
+    { name: 'interface.exclude', type: 'string', default: '^lo$', placeholder: 'REGEX', help: 'Interfaces whose name matches are left out of the output; the loopback of every sandbox by default (set it empty to keep them).' },
     { name: 'network.include', type: 'string', default: '', placeholder: 'REGEX', help: 'Only series of these swarm networks (by name) are kept; namespaces that resolve to no network are kept.' },
     { name: 'network.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Series of these swarm networks (by name) are dropped.' },
     { name: 'scrape.timeout', type: 'string', default: '10s', placeholder: 'DURATION', help: 'Upper bound of one collection; Prometheus\' X-Prometheus-Scrape-Timeout-Seconds shortens it.' },

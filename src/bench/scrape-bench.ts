@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../app.js';
 import { allCollectors } from '../collectors/index.js';
+import { loadConfig } from '../config.js';
 import { loadNative } from '../kernel/native.js';
 import { Scraper } from '../scrape.js';
 
@@ -76,6 +77,8 @@ async function measureExporter(n: number, rounds: number) {
   const scraper = new Scraper({
     netnsDirs: ['/run/netns'], hostNetns: false, collectors: allCollectors({ netdevExtendedStats: arg('extended-stats', 'false') === 'true' }), concurrency: Number(arg('concurrency', '2')),
     defaultTimeoutMs: 30_000, netnsFilter: (r) => r.name.startsWith(PREFIX) && Number(r.name.slice(PREFIX.length)) < n,
+    // the exporter's defaults, as a plain start would have them
+    interfaceExclude: loadConfig([]).interfaceExclude,
     version: { version: 'bench', revision: 'bench' },
   }, { native: loadNative() }, log);
   const app = await buildApp({ scraper, logger: log, maxScrapeMs: 30_000, version: 'bench' });

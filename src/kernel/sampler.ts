@@ -6,7 +6,7 @@ import { DumpInterruptedError, NETLINK_ROUTE, NetlinkError, allocSeq, parseReply
 import type { ExchangeResult, NativeBinding } from './native.js';
 import type { NetnsRef } from './netns.js';
 import { type Link, decodeLinks, getLinkRequest } from './rtnl/link.js';
-import { AF_BRIDGE, AF_INET, type Neighbour, decodeNeighbours, getNeighRequest } from './rtnl/neigh.js';
+import { AF_BRIDGE, AF_INET, NTF_SELF, type Neighbour, decodeNeighbours, getNeighRequest } from './rtnl/neigh.js';
 
 export type FailureReason =
   | 'vanished'      // the namespace file went away or is no longer a namespace
@@ -95,7 +95,10 @@ async function readRoute(native: NativeBinding, ref: NetnsRef, timeoutMs: number
   if (wantNeigh) requests.push([NETLINK_ROUTE, getNeighRequest(seqs[2]!, AF_INET)]);
   const replies = unwrap(await native.exchange(ref.path, requests, timeoutMs), ref.name);
   const links = decodeLinks(parseReply(replyOf(replies[0]!, ref.name, 'links'), seqs[0]!, 'RTM_GETLINK'));
-  const fdb = decodeNeighbours(parseReply(replyOf(replies[1]!, ref.name, 'fdb'), seqs[1]!, 'RTM_GETNEIGH(bridge)'));
+  // a device's own (NTF_SELF) address list matters only on vxlan devices, where it holds the remote VTEPs
+  const vxlans = new Set(links.filter((l) => l.kind === 'vxlan').map((l) => l.index));
+  const fdb = decodeNeighbours(parseReply(replyOf(replies[1]!, ref.name, 'fdb'), seqs[1]!, 'RTM_GETNEIGH(bridge)'),
+    (ifindex, flags) => (flags & NTF_SELF) === 0 || vxlans.has(ifindex));
   const neigh = wantNeigh
     ? decodeNeighbours(parseReply(replyOf(replies[2]!, ref.name, 'neigh'), seqs[2]!, 'RTM_GETNEIGH(inet)'))
     : [];

@@ -73,8 +73,21 @@ export function decodeNeighbour(msg: NlMessage): Neighbour {
   return n;
 }
 
-export function decodeNeighbours(msgs: NlMessage[]): Neighbour[] {
-  return msgs.filter((m) => m.type === RTM_NEWNEIGH).map(decodeNeighbour);
+/**
+ * keep: decided from the fixed header alone, before any attribute is decoded
+ * (a dump holds many entries no collector reads, e.g. ports' multicast lists).
+ */
+export function decodeNeighbours(msgs: NlMessage[], keep?: (ifindex: number, flags: number) => boolean): Neighbour[] {
+  const out: Neighbour[] = [];
+  for (const m of msgs) {
+    if (m.type !== RTM_NEWNEIGH) continue;
+    if (keep && m.payload.length >= 12) {
+      const ifindex = viewOf(m.payload).getInt32(m.payload.byteOffset + 4, true);
+      if (!keep(ifindex, m.payload[10]!)) continue;
+    }
+    out.push(decodeNeighbour(m));
+  }
+  return out;
 }
 
 /** FDB entry state as `bridge fdb` names it (permanent, static, or learned). */
