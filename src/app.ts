@@ -5,7 +5,7 @@ import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderOpenMetrics, renderPrometheus } from './metrics/render.js';
-import type { Scraper } from './scrape.js';
+import type { ScrapeResult, Scraper } from './scrape.js';
 
 export interface AppOptions {
   scraper: Scraper;
@@ -68,14 +68,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const registries = processRegistries();
   if (opts.configure) await opts.configure(app);
 
+  // scrapes that joined one collection (e.g. an HA pair of Prometheus servers) share its rendering too
+  const rendered = new WeakMap<object, { text?: Promise<Buffer>; om?: Promise<Buffer> }>();
+  const render = (result: ScrapeResult, om: boolean): Promise<Buffer> => {
+    let cache = rendered.get(result);
+    if (!cache) rendered.set(result, (cache = {}));
+    if (om) {
+      cache.om ??= registries.om.metrics().then((p) => renderOpenMetrics(result.families.all(), `${p.replace(/# EOF\s*$/, '')}# EOF\n`));
+      return cache.om;
+    }
+    cache.text ??= registries.text.metrics().then((p) => renderPrometheus(result.families.all(), p));
+    return cache.text;
+  };
+
   app.get('/metrics', async (req, reply) => {
     const budget = scrapeBudgetMs(req.headers['x-prometheus-scrape-timeout-seconds'], opts.maxScrapeMs);
-    const { families } = await opts.scraper.scrape(budget);
-    if (wantsOpenMetrics(req.headers.accept)) {
-      const processPart = (await registries.om.metrics()).replace(/# EOF\s*$/, '');
-      return reply.type(OPENMETRICS_CONTENT_TYPE).send(renderOpenMetrics(families.all(), `${processPart}# EOF\n`));
-    }
-    return reply.type(PROMETHEUS_CONTENT_TYPE).send(renderPrometheus(families.all(), await registries.text.metrics()));
+    const result = await opts.scraper.scrape(budget);
+    const om = wantsOpenMetrics(req.headers.accept);
+    return reply.type(om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE).send(await render(result, om));
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));

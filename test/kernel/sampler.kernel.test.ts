@@ -231,3 +231,18 @@ describe('exposition', () => {
     expect(a).toBe(b);
   });
 });
+
+describe('concurrent scrapes', () => {
+  it('share one collection and one rendering, in each format', async () => {
+    const { app } = exporter!;
+    const get = (accept?: string) => app.inject({ method: 'GET', url: '/metrics', headers: accept ? { accept } : {} });
+    const [a, b, c] = await Promise.all([get(), get(), get('application/openmetrics-text; version=1.0.0')]);
+    expect(a.statusCode).toBe(200);
+    expect(a.body).toBe(b.body);
+    expect(c.headers['content-type']).toContain('openmetrics');
+    expect(c.body.endsWith('# EOF\n')).toBe(true);
+    // the same collection: the same scrape duration sample in both formats
+    const dur = (body: string) => /\nswarmnet_scrape_duration_seconds (\S+)\n/.exec(body)![1];
+    expect(dur(a.body)).toBe(dur(c.body));
+  });
+});
