@@ -146,5 +146,3 @@ export function createOverlayCollector(opts: OverlayCollectorOptions = {}): Coll
     },
   };
 }
-
-export const overlayCollector: Collector = createOverlayCollector();

@@ -8,10 +8,10 @@ import {
   IPVS_GENL_NAME, type IpvsDest, type IpvsService, type IpvsServiceKey, decodeDests, decodeServices, getDestsRequest,
   getServicesRequest, serviceKey,
 } from './genl/ipvs.js';
-import { type ExchangeResult, type NativeBinding, type NativeError, isNativeError } from './native.js';
+import type { NativeBinding } from './native.js';
 import type { NetnsKind, NetnsRef } from './netns.js';
 import { DumpInterruptedError, NETLINK_GENERIC, NetlinkError, allocSeq, parseReply } from './nl/message.js';
-import { type NsReader, type NsSample, SampleError, classifyNativeError } from './sampler.js';
+import { type NsReader, type NsSample, repliesOf, replyBytes } from './sampler.js';
 
 /** NsReader name: the key of the result in NsSample.extra */
 export const IPVS_READER = 'ipvs';
@@ -93,27 +93,10 @@ export class IpvsReader implements NsReader {
   }
 }
 
-type Reply = Buffer | NativeError;
-
-function repliesOf(result: ExchangeResult, ref: NetnsRef): Reply[] {
-  if (!Array.isArray(result)) {
-    throw new SampleError(classifyNativeError(result.errno, result.syscall), `${ref.name}: ${result.syscall}: ${result.message}`);
-  }
-  return result;
-}
-
-function bytesOf(item: Reply | undefined, ref: NetnsRef, what: string): Buffer {
-  if (item === undefined) throw new SampleError('syscall', `${ref.name}: ${what}: no reply`);
-  if (isNativeError(item)) {
-    throw new SampleError(classifyNativeError(item.errno, item.syscall), `${ref.name}: ${what}: ${item.syscall}: ${item.message}`);
-  }
-  return item;
-}
-
 async function readTable(native: NativeBinding, ref: NetnsRef, family: number, timeoutMs: number): Promise<IpvsServiceEntry[]> {
   const seq = allocSeq();
-  const svcReplies = repliesOf(await native.exchange(ref.path, [[NETLINK_GENERIC, getServicesRequest(family, seq)]], timeoutMs), ref);
-  const services: IpvsServiceEntry[] = decodeServices(parseReply(bytesOf(svcReplies[0], ref, 'IPVS services'), seq, 'IPVS_CMD_GET_SERVICE'), family)
+  const svcReplies = repliesOf(await native.exchange(ref.path, [[NETLINK_GENERIC, getServicesRequest(family, seq)]], timeoutMs), ref.name);
+  const services: IpvsServiceEntry[] = decodeServices(parseReply(replyBytes(svcReplies[0], ref.name, 'IPVS services'), seq, 'IPVS_CMD_GET_SERVICE'), family)
     .map((s) => ({ ...s, destinations: [] }));
   // a service the kernel did not identify cannot be asked for its destinations
   const keyed = services.flatMap((s) => {
@@ -124,10 +107,10 @@ async function readTable(native: NativeBinding, ref: NetnsRef, family: number, t
     const batch: Array<{ entry: IpvsServiceEntry; key: IpvsServiceKey; seq: number }> =
       keyed.slice(i, i + MAX_REQUESTS).map((k) => ({ ...k, seq: allocSeq() }));
     const replies = repliesOf(await native.exchange(ref.path,
-      batch.map((b) => [NETLINK_GENERIC, getDestsRequest(family, b.seq, b.key)] as [number, Uint8Array]), timeoutMs), ref);
+      batch.map((b) => [NETLINK_GENERIC, getDestsRequest(family, b.seq, b.key)] as [number, Uint8Array]), timeoutMs), ref.name);
     batch.forEach((b, j) => {
       // a service deleted since the first dump answers with no destinations, not an error
-      const reply = bytesOf(replies[j], ref, 'IPVS destinations');
+      const reply = replyBytes(replies[j], ref.name, 'IPVS destinations');
       b.entry.destinations = decodeDests(parseReply(reply, b.seq, 'IPVS_CMD_GET_DEST'), family, b.entry.af);
     });
   }

@@ -17,13 +17,11 @@ export type ExchangeResult = Array<Buffer | NativeError> | (NativeError & { name
 export interface NativeBinding {
   /**
    * On a pool thread: enter nsPath (null: our own namespace), open one netlink
-   * socket per request, return home, send each request and read until the dump ends.
+   * socket per protocol, return home, then send the requests in order and read
+   * each until its dump ends.
    */
   exchange(nsPath: string | null, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<ExchangeResult>;
 }
-
-export const isNativeError = (v: unknown): v is NativeError =>
-  typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && 'errno' in v;
 
 let binding: NativeBinding | undefined;
 

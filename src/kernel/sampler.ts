@@ -3,7 +3,7 @@
 // that fails is recorded with a reason; it never fails the whole snapshot.
 import { DecodeError } from './nl/attr.js';
 import { DumpInterruptedError, NETLINK_ROUTE, NetlinkError, allocSeq, parseReply } from './nl/message.js';
-import type { ExchangeResult, NativeBinding } from './native.js';
+import type { ExchangeResult, NativeBinding, NativeError } from './native.js';
 import type { NetnsRef } from './netns.js';
 import { type Link, decodeLinks, getLinkRequest } from './rtnl/link.js';
 import { AF_BRIDGE, AF_INET, NTF_SELF, type Neighbour, decodeNeighbours, getNeighRequest } from './rtnl/neigh.js';
@@ -71,16 +71,21 @@ export function classifyError(err: unknown): SampleError {
   return new SampleError('syscall', (err as Error).message ?? String(err));
 }
 
-function unwrap(result: ExchangeResult, nsName: string): Array<Buffer | { errno: string; syscall: string; message: string }> {
+type Reply = Buffer | NativeError;
+
+/** The per-request replies of an exchange; a namespace-level failure becomes a SampleError. */
+export function repliesOf(result: ExchangeResult, subject: string): Reply[] {
   if (!Array.isArray(result)) {
-    throw new SampleError(classifyNativeError(result.errno, result.syscall), `${nsName}: ${result.syscall}: ${result.message}`);
+    throw new SampleError(classifyNativeError(result.errno, result.syscall), `${subject}: ${result.syscall}: ${result.message}`);
   }
   return result;
 }
 
-function replyOf(item: Buffer | { errno: string; syscall: string; message: string }, nsName: string, what: string): Buffer {
+/** One request's reply bytes; its failure becomes a SampleError naming what was asked. */
+export function replyBytes(item: Reply | undefined, subject: string, what: string): Buffer {
+  if (item === undefined) throw new SampleError('syscall', `${subject}: ${what}: no reply`);
   if (!(item instanceof Uint8Array)) {
-    throw new SampleError(classifyNativeError(item.errno, item.syscall), `${nsName}: ${what}: ${item.syscall}: ${item.message}`);
+    throw new SampleError(classifyNativeError(item.errno, item.syscall), `${subject}: ${what}: ${item.syscall}: ${item.message}`);
   }
   return item;
 }
@@ -93,14 +98,14 @@ async function readRoute(native: NativeBinding, ref: NetnsRef, timeoutMs: number
     [NETLINK_ROUTE, getNeighRequest(seqs[1]!, AF_BRIDGE)],
   ];
   if (wantNeigh) requests.push([NETLINK_ROUTE, getNeighRequest(seqs[2]!, AF_INET)]);
-  const replies = unwrap(await native.exchange(ref.path, requests, timeoutMs), ref.name);
-  const links = decodeLinks(parseReply(replyOf(replies[0]!, ref.name, 'links'), seqs[0]!, 'RTM_GETLINK'));
+  const replies = repliesOf(await native.exchange(ref.path, requests, timeoutMs), ref.name);
+  const links = decodeLinks(parseReply(replyBytes(replies[0], ref.name, 'links'), seqs[0]!, 'RTM_GETLINK'));
   // a device's own (NTF_SELF) address list matters only on vxlan devices, where it holds the remote VTEPs
   const vxlans = new Set(links.filter((l) => l.kind === 'vxlan').map((l) => l.index));
-  const fdb = decodeNeighbours(parseReply(replyOf(replies[1]!, ref.name, 'fdb'), seqs[1]!, 'RTM_GETNEIGH(bridge)'),
+  const fdb = decodeNeighbours(parseReply(replyBytes(replies[1], ref.name, 'fdb'), seqs[1]!, 'RTM_GETNEIGH(bridge)'),
     (ifindex, flags) => (flags & NTF_SELF) === 0 || vxlans.has(ifindex));
   const neigh = wantNeigh
-    ? decodeNeighbours(parseReply(replyOf(replies[2]!, ref.name, 'neigh'), seqs[2]!, 'RTM_GETNEIGH(inet)'))
+    ? decodeNeighbours(parseReply(replyBytes(replies[2], ref.name, 'neigh'), seqs[2]!, 'RTM_GETNEIGH(inet)'))
     : [];
   return { links, fdb, neigh };
 }

@@ -7,8 +7,8 @@ import { AttrReader, DecodeError, strAttr } from '../nl/attr.js';
 import {
   NETLINK_GENERIC, NLM_F_REQUEST, NetlinkError, allocSeq, encodeMessage, parseReply, type NlMessage,
 } from '../nl/message.js';
-import { type NativeBinding, isNativeError } from '../native.js';
-import { SampleError, classifyNativeError } from '../sampler.js';
+import type { NativeBinding } from '../native.js';
+import { repliesOf, replyBytes } from '../sampler.js';
 
 export const GENL_HDRLEN = 4;
 /** nlctrl's fixed id (NLMSG_MIN_TYPE) */
@@ -131,10 +131,7 @@ export class GenlFamilyCache {
     const seq = allocSeq();
     const request = `CTRL_CMD_GETFAMILY(${this.name})`;
     const result = await native.exchange(null, [[NETLINK_GENERIC, getFamilyRequest(seq, this.name)]], timeoutMs);
-    const reply = Array.isArray(result) ? result[0]! : result;
-    if (isNativeError(reply)) {
-      throw new SampleError(classifyNativeError(reply.errno, reply.syscall), `${request}: ${reply.syscall}: ${reply.message}`);
-    }
+    const reply = replyBytes(repliesOf(result, request)[0], request, 'reply');
     try {
       const family = decodeFamily(parseReply(reply, seq, request));
       this.state = { available: true, family, checkedAt: this.now() };
