@@ -1,10 +1,21 @@
 // The syscall boundary of swarmnet-exporter, and nothing else: enter a network
-// namespace on a worker thread, open netlink sockets there, leave, then exchange
-// raw netlink bytes. All encoding and decoding of messages lives in TypeScript.
+// namespace on a worker thread, open netlink sockets there, leave, then
+// exchange raw netlink bytes over those sockets as many rounds as the caller
+// needs, and close them. All encoding and decoding lives in TypeScript.
+//
+//   open(nsPath | null, protocols[], timeoutMs)
+//     -> Promise<{ handle, ports[] } | { errno, syscall, message, namespace: true }>
+//   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
+//     -> Promise<(Buffer | { errno, syscall, message })[]>
+//   close(handle)            closes the sockets (after an exchange in flight ends)
+//   counters()               -> { nsEntries }: setns() calls into a namespace so far
+//   maxRequests, maxProtocols
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +29,212 @@
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
+// the one place the per-exchange request limit is set; TypeScript reads it as maxRequests
 #define MAX_REQUESTS 8
+#define MAX_PROTOCOLS 4
 #define RECV_BUF (64 * 1024)
 #define MAX_REPLY (256u * 1024u * 1024u)
 
+static atomic_ulong ns_entries;
+
+// ---- sessions: the sockets of one namespace --------------------------------
+
 typedef struct {
-  int proto;
+  size_t n;
+  int proto[MAX_PROTOCOLS];
+  int fd[MAX_PROTOCOLS];
+  unsigned port[MAX_PROTOCOLS];
+  // a socket whose dump broke off holds its leftovers: never read it again
+  int broken[MAX_PROTOCOLS];
+  bool busy;           // an exchange is running on a pool thread
+  bool close_pending;  // close() came while busy
+  bool closed;
+} session_t;
+
+static void session_close_fds(session_t *s) {
+  if (s->closed) return;
+  for (size_t i = 0; i < s->n; i++) if (s->fd[i] >= 0) close(s->fd[i]);
+  s->closed = true;
+}
+
+static void session_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  session_t *s = data;
+  session_close_fds(s);
+  free(s);
+}
+
+static int open_socket(int proto, unsigned *port) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (fd < 0) return -1;
+  int one = 1, rcvbuf = 1 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+  socklen_t len = sizeof sa;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+    int e = errno; close(fd); errno = e; return -1;
+  }
+  *port = sa.nl_pid;
+  return fd;
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *ns_path;  // NULL: the exporter's own namespace
+  session_t *s;
+  int err;
+  const char *syscall;
+} open_t;
+
+static void open_execute(napi_env env, void *data) {
+  (void)env;
+  open_t *o = data;
+  session_t *s = o->s;
+  int home = -1;
+  if (o->ns_path) {
+    int target = open(o->ns_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) { o->err = errno; o->syscall = "open"; return; }
+    struct statfs st;
+    if (fstatfs(target, &st) < 0) { o->err = errno; o->syscall = "fstatfs"; close(target); return; }
+    // A removed container's file lingers as a plain file for a while.
+    if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
+      close(target); o->err = EINVAL; o->syscall = "nsfs"; return;
+    }
+    home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0) { o->err = errno; o->syscall = "open(self)"; close(target); return; }
+    if (setns(target, CLONE_NEWNET) < 0) { o->err = errno; o->syscall = "setns"; close(target); close(home); return; }
+    close(target);
+    atomic_fetch_add(&ns_entries, 1);
+  }
+  // Sockets stay bound to the namespace they were made in: make them all,
+  // then leave at once so this pool thread never runs anything else there.
+  for (size_t i = 0; i < s->n; i++) {
+    s->fd[i] = open_socket(s->proto[i], &s->port[i]);
+    if (s->fd[i] < 0 && !o->err) { o->err = errno; o->syscall = "socket"; }
+  }
+  if (home >= 0) {
+    if (setns(home, CLONE_NEWNET) < 0) {
+      // A pool thread stuck in a foreign namespace would corrupt unrelated work.
+      fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
+      abort();
+    }
+    close(home);
+  }
+  if (o->err) session_close_fds(s);
+}
+
+static napi_value make_error(napi_env env, int err, const char *syscall) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  const char *name = strerrorname_np(err);
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "errno", v);
+  napi_create_string_utf8(env, syscall ? syscall : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "syscall", v);
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "message", v);
+  return obj;
+}
+
+static void open_complete(napi_env env, napi_status status, void *data) {
+  open_t *o = data;
+  if (status != napi_ok) {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "open cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, o->deferred, err);
+    session_close_fds(o->s);
+    free(o->s);
+  } else if (o->err) {
+    napi_value err = make_error(env, o->err, o->syscall), flag;
+    napi_get_boolean(env, true, &flag);
+    napi_set_named_property(env, err, "namespace", flag);
+    napi_resolve_deferred(env, o->deferred, err);
+    free(o->s);
+  } else {
+    napi_value result, handle, ports, v;
+    napi_create_object(env, &result);
+    napi_create_external(env, o->s, session_finalize, NULL, &handle);
+    napi_set_named_property(env, result, "handle", handle);
+    napi_create_array_with_length(env, o->s->n, &ports);
+    for (size_t i = 0; i < o->s->n; i++) {
+      napi_create_uint32(env, o->s->port[i], &v);
+      napi_set_element(env, ports, (uint32_t)i, v);
+    }
+    napi_set_named_property(env, result, "ports", ports);
+    napi_resolve_deferred(env, o->deferred, result);
+  }
+  free(o->ns_path);
+  napi_delete_async_work(env, o->work);
+  free(o);
+}
+
+static napi_value throw_type(napi_env env, const char *what) {
+  napi_throw_type_error(env, NULL, what);
+  return NULL;
+}
+
+static bool get_timeout(napi_env env, napi_value v, int *out) {
+  int32_t t;
+  if (napi_get_value_int32(env, v, &t) != napi_ok || t <= 0) return false;
+  *out = t;
+  return true;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs)");
+  int timeout;
+  if (!get_timeout(env, argv[2], &timeout)) return throw_type(env, "timeoutMs must be a positive integer");
+  (void)timeout;  // opening never waits on the kernel; kept for a uniform call shape
+  bool is_array;
+  uint32_t n;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) return throw_type(env, "protocols must be an array");
+  napi_get_array_length(env, argv[1], &n);
+  if (n == 0 || n > MAX_PROTOCOLS) return throw_type(env, "1 to 4 protocols");
+  session_t *s = calloc(1, sizeof *s);
+  open_t *o = calloc(1, sizeof *o);
+  if (!s || !o) { free(s); free(o); return throw_type(env, "out of memory"); }
+  s->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    int32_t p;
+    napi_get_element(env, argv[1], i, &v);
+    if (napi_get_value_int32(env, v, &p) != napi_ok || p < 0) { free(s); free(o); return throw_type(env, "protocols are netlink protocol numbers"); }
+    for (uint32_t j = 0; j < i; j++) if (s->proto[j] == p) { free(s); free(o); return throw_type(env, "protocols must be distinct"); }
+    s->proto[i] = p;
+    s->fd[i] = -1;
+  }
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  if (t == napi_string) {
+    size_t len;
+    napi_get_value_string_utf8(env, argv[0], NULL, 0, &len);
+    o->ns_path = malloc(len + 1);
+    napi_get_value_string_utf8(env, argv[0], o->ns_path, len + 1, &len);
+  } else if (t != napi_null) {
+    free(s); free(o); return throw_type(env, "nsPath must be a string or null");
+  }
+  o->s = s;
+  napi_value promise, name;
+  napi_create_promise(env, &o->deferred, &promise);
+  napi_create_string_utf8(env, "swarmnet.open", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, open_execute, open_complete, o, &o->work);
+  napi_queue_async_work(env, o->work);
+  return promise;
+}
+
+// ---- exchanges over an open session ----------------------------------------
+
+typedef struct {
+  int slot;  // index into the session's sockets, -1: no socket for the protocol
   void *msg;
   size_t msg_len;
-  // result: concatenated datagrams, or an error
   unsigned char *reply;
   size_t reply_len;
   int err;
@@ -36,19 +244,13 @@ typedef struct {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  char *ns_path;  // NULL: the exporter's own namespace
+  napi_ref handle_ref;  // keeps the session alive while a pool thread uses it
+  session_t *s;
   int timeout_ms;
   size_t n;
   request_t req[MAX_REQUESTS];
   napi_ref msg_refs[MAX_REQUESTS];
-  int err;  // namespace-level failure
-  const char *syscall;
 } exchange_t;
-
-static void fail_ns(exchange_t *x, const char *syscall) {
-  x->err = errno ? errno : EIO;
-  x->syscall = syscall;
-}
 
 // A datagram ends the exchange when it holds DONE, ERROR, or a message that
 // is not part of a multipart dump.
@@ -62,7 +264,6 @@ static int datagram_ends(const unsigned char *buf, size_t len) {
 }
 
 static void run_request(request_t *r, int fd) {
-  if (r->err) return;
   if (send(fd, r->msg, r->msg_len, 0) < 0) {
     r->err = errno; r->syscall = "send"; return;
   }
@@ -94,111 +295,34 @@ static void run_request(request_t *r, int fd) {
   r->reply_len = len;
 }
 
-static int open_socket(int proto, int timeout_ms) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
-  if (fd < 0) return -1;
-  struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-  int one = 1, rcvbuf = 1 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { int e = errno; close(fd); errno = e; return -1; }
-  return fd;
-}
-
-// One socket per protocol: a dump must end before the next request is sent on
-// it, which run_request guarantees.
-static void open_sockets(exchange_t *x, int *fds) {
-  for (size_t i = 0; i < x->n; i++) {
-    fds[i] = -1;
-    for (size_t j = 0; j < i; j++) {
-      if (x->req[j].proto == x->req[i].proto && fds[j] >= 0) { fds[i] = fds[j]; break; }
-    }
-    if (fds[i] >= 0) continue;
-    fds[i] = open_socket(x->req[i].proto, x->timeout_ms);
-    if (fds[i] < 0) { x->req[i].err = errno; x->req[i].syscall = "socket"; }
-  }
-}
-
-static void execute(napi_env env, void *data) {
+static void exchange_execute(napi_env env, void *data) {
   (void)env;
   exchange_t *x = data;
-  int fds[MAX_REQUESTS];
-  for (size_t i = 0; i < x->n; i++) fds[i] = -1;
-
-  if (x->ns_path) {
-    int target = open(x->ns_path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) { fail_ns(x, "open"); return; }
-    struct statfs st;
-    if (fstatfs(target, &st) < 0) { fail_ns(x, "fstatfs"); close(target); return; }
-    // A removed container's file lingers as a plain file for a while.
-    if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
-      close(target); errno = EINVAL; fail_ns(x, "nsfs"); return;
-    }
-    int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0) { fail_ns(x, "open(self)"); close(target); return; }
-    if (setns(target, CLONE_NEWNET) < 0) { fail_ns(x, "setns"); close(target); close(home); return; }
-    close(target);
-    // Sockets stay bound to the namespace they were made in: make them all,
-    // then leave at once so this pool thread never runs anything else there.
-    open_sockets(x, fds);
-    if (setns(home, CLONE_NEWNET) < 0) {
-      // A pool thread stuck in a foreign namespace would corrupt unrelated work.
-      fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
-      abort();
-    }
-    close(home);
-  } else {
-    open_sockets(x, fds);
-  }
+  session_t *s = x->s;
+  struct timeval tv = { x->timeout_ms / 1000, (x->timeout_ms % 1000) * 1000 };
+  for (size_t i = 0; i < s->n; i++) setsockopt(s->fd[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   // requests of one protocol share a socket and run one after another
   for (size_t i = 0; i < x->n; i++) {
-    if (fds[i] < 0) continue;
-    run_request(&x->req[i], fds[i]);
-    if (!x->req[i].err) continue;
+    request_t *r = &x->req[i];
+    if (r->slot < 0) { r->err = EPROTONOSUPPORT; r->syscall = "socket"; continue; }
+    if (s->broken[r->slot]) { r->err = s->broken[r->slot]; r->syscall = "recv"; continue; }
+    run_request(r, s->fd[r->slot]);
     // what is left of a broken dump would be read as the next reply
-    for (size_t j = i + 1; j < x->n; j++) {
-      if (fds[j] == fds[i] && !x->req[j].err) { x->req[j].err = x->req[i].err; x->req[j].syscall = x->req[i].syscall; }
-    }
+    if (r->err) s->broken[r->slot] = r->err;
   }
-  for (size_t i = 0; i < x->n; i++) {
-    if (fds[i] < 0) continue;
-    int shared = 0;
-    for (size_t j = i + 1; j < x->n; j++) if (fds[j] == fds[i]) shared = 1;
-    if (!shared) close(fds[i]);
-  }
-}
-
-static napi_value make_error(napi_env env, int err, const char *syscall) {
-  napi_value obj, v;
-  napi_create_object(env, &obj);
-  const char *name = strerrorname_np(err);
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, "errno", v);
-  napi_create_string_utf8(env, syscall ? syscall : "", NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, "syscall", v);
-  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, "message", v);
-  return obj;
 }
 
 static void free_reply(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
 
-static void complete(napi_env env, napi_status status, void *data) {
+static void exchange_complete(napi_env env, napi_status status, void *data) {
   exchange_t *x = data;
-  napi_value result;
   if (status != napi_ok) {
     napi_value msg, err;
     napi_create_string_utf8(env, "exchange cancelled", NAPI_AUTO_LENGTH, &msg);
     napi_create_error(env, NULL, msg, &err);
     napi_reject_deferred(env, x->deferred, err);
-  } else if (x->err) {
-    napi_value err = make_error(env, x->err, x->syscall), flag;
-    napi_get_boolean(env, true, &flag);
-    napi_set_named_property(env, err, "namespace", flag);
-    napi_resolve_deferred(env, x->deferred, err);
   } else {
+    napi_value result;
     napi_create_array_with_length(env, x->n, &result);
     for (size_t i = 0; i < x->n; i++) {
       request_t *r = &x->req[i];
@@ -213,87 +337,116 @@ static void complete(napi_env env, napi_status status, void *data) {
     }
     napi_resolve_deferred(env, x->deferred, result);
   }
+  x->s->busy = false;
+  if (x->s->close_pending) session_close_fds(x->s);
   for (size_t i = 0; i < x->n; i++) {
     free(x->req[i].reply);
     napi_delete_reference(env, x->msg_refs[i]);
   }
-  free(x->ns_path);
+  napi_delete_reference(env, x->handle_ref);
   napi_delete_async_work(env, x->work);
   free(x);
 }
 
-static napi_value throw_type(napi_env env, const char *what) {
-  napi_throw_type_error(env, NULL, what);
-  return NULL;
+static session_t *get_session(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_external) return NULL;
+  void *p;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
 }
 
-// exchange(nsPath: string | null, requests: [proto, Uint8Array][], timeoutMs)
-//   -> Promise<(Buffer | {errno, syscall, message})[] | {errno, syscall, message, namespace: true}>
-static napi_value exchange(napi_env env, napi_callback_info info) {
+static napi_value js_exchange(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "exchange(nsPath, requests, timeoutMs)");
-
+  if (argc < 3) return throw_type(env, "exchange(handle, requests, timeoutMs)");
+  session_t *s = get_session(env, argv[0]);
+  if (!s) return throw_type(env, "handle must come from open()");
+  if (s->closed || s->close_pending) return throw_type(env, "session is closed");
+  if (s->busy) return throw_type(env, "session has an exchange in flight");
+  int timeout;
+  if (!get_timeout(env, argv[2], &timeout)) return throw_type(env, "timeoutMs must be a positive integer");
+  bool is_array;
+  uint32_t n;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) return throw_type(env, "requests must be an array");
+  napi_get_array_length(env, argv[1], &n);
+  if (n == 0 || n > MAX_REQUESTS) return throw_type(env, "1 to maxRequests requests");
   exchange_t *x = calloc(1, sizeof *x);
   if (!x) return throw_type(env, "out of memory");
-  napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
-  if (t == napi_string) {
-    size_t len;
-    napi_get_value_string_utf8(env, argv[0], NULL, 0, &len);
-    x->ns_path = malloc(len + 1);
-    napi_get_value_string_utf8(env, argv[0], x->ns_path, len + 1, &len);
-  } else if (t != napi_null) {
-    free(x); return throw_type(env, "nsPath must be a string or null");
-  }
-  uint32_t n;
-  bool is_array;
-  napi_is_array(env, argv[1], &is_array);
-  if (!is_array) { free(x->ns_path); free(x); return throw_type(env, "requests must be an array"); }
-  napi_get_array_length(env, argv[1], &n);
-  if (n == 0 || n > MAX_REQUESTS) { free(x->ns_path); free(x); return throw_type(env, "1 to 8 requests"); }
-  int32_t timeout;
-  if (napi_get_value_int32(env, argv[2], &timeout) != napi_ok || timeout <= 0) {
-    free(x->ns_path); free(x); return throw_type(env, "timeoutMs must be a positive integer");
-  }
+  x->s = s;
   x->timeout_ms = timeout;
-  x->n = n;
   for (uint32_t i = 0; i < n; i++) {
     napi_value pair, proto, msg;
+    int32_t p;
+    bool is_ta;
     napi_get_element(env, argv[1], i, &pair);
     napi_get_element(env, pair, 0, &proto);
     napi_get_element(env, pair, 1, &msg);
-    int32_t p;
-    bool is_ta;
     napi_is_typedarray(env, msg, &is_ta);
     if (napi_get_value_int32(env, proto, &p) != napi_ok || !is_ta) {
       for (uint32_t j = 0; j < i; j++) napi_delete_reference(env, x->msg_refs[j]);
-      free(x->ns_path); free(x);
+      free(x);
       return throw_type(env, "each request is [protocol, Uint8Array]");
     }
     napi_typedarray_type tt;
     size_t len;
-    void *data;
-    napi_get_typedarray_info(env, msg, &tt, &len, &data, NULL, NULL);
-    x->req[i].proto = p;
-    x->req[i].msg = data;
+    void *bytes;
+    napi_get_typedarray_info(env, msg, &tt, &len, &bytes, NULL, NULL);
+    x->req[i].slot = -1;
+    for (size_t k = 0; k < s->n; k++) if (s->proto[k] == p) x->req[i].slot = (int)k;
+    x->req[i].msg = bytes;
     x->req[i].msg_len = len;
     // keep the request bytes alive while the worker reads them
     napi_create_reference(env, msg, 1, &x->msg_refs[i]);
+    x->n = i + 1;
   }
+  napi_create_reference(env, argv[0], 1, &x->handle_ref);
+  s->busy = true;
   napi_value promise, name;
   napi_create_promise(env, &x->deferred, &promise);
   napi_create_string_utf8(env, "swarmnet.exchange", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, x, &x->work);
+  napi_create_async_work(env, NULL, name, exchange_execute, exchange_complete, x, &x->work);
   napi_queue_async_work(env, x->work);
   return promise;
 }
 
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  session_t *s = argc ? get_session(env, argv[0]) : NULL;
+  if (!s) return throw_type(env, "close(handle)");
+  if (s->busy) s->close_pending = true;
+  else session_close_fds(s);
+  return NULL;
+}
+
+static napi_value js_counters(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_double(env, (double)atomic_load(&ns_entries), &v);
+  napi_set_named_property(env, obj, "nsEntries", v);
+  return obj;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "exchange", NAPI_AUTO_LENGTH, exchange, NULL, &fn);
-  napi_set_named_property(env, exports, "exchange", fn);
+  napi_value v;
+  napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &v);
+  napi_set_named_property(env, exports, "open", v);
+  napi_create_function(env, "exchange", NAPI_AUTO_LENGTH, js_exchange, NULL, &v);
+  napi_set_named_property(env, exports, "exchange", v);
+  napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &v);
+  napi_set_named_property(env, exports, "close", v);
+  napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);
+  napi_set_named_property(env, exports, "counters", v);
+  napi_create_uint32(env, MAX_REQUESTS, &v);
+  napi_set_named_property(env, exports, "maxRequests", v);
+  napi_create_uint32(env, MAX_PROTOCOLS, &v);
+  napi_set_named_property(env, exports, "maxProtocols", v);
   return exports;
 }
 

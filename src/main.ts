@@ -4,10 +4,9 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
-import { DOCKER_EXTRA } from './collectors/swarm.js';
 import { DockerStateCache } from './docker/cache.js';
-import { IPVS_READER, IpvsReader } from './kernel/ipvs.js';
 import { loadNative } from './kernel/native.js';
+import { createReaders } from './kernel/readers/index.js';
 import { Scraper } from './scrape.js';
 import { REVISION, VERSION } from './version.js';
 import { loadWebConfig } from './web/config.js';
@@ -27,9 +26,8 @@ export async function run(cfg: Config) {
     taskLabel: cfg.dockerTaskLabel,
   });
   docker.start();
-  const ipvs = new IpvsReader({ kinds: cfg.ipvsKinds });
   const scraper = new Scraper({
-    readers: cfg.collectors.some((c) => c.name === 'ipvs') ? [ipvs] : [],
+    readers: createReaders({ ipvsKinds: cfg.ipvsKinds }),
     netnsDirs: cfg.netnsDirs,
     hostNetns: cfg.hostNetns,
     collectors: cfg.collectors,
@@ -40,11 +38,7 @@ export async function run(cfg: Config) {
     networkInclude: cfg.networkInclude,
     networkExclude: cfg.networkExclude,
     version: { version: VERSION, revision: REVISION },
-  }, {
-    native,
-    names: () => docker.names(),
-    extras: () => new Map<string, unknown>([[DOCKER_EXTRA, docker.state()], [IPVS_READER, ipvs.status()]]),
-  }, log);
+  }, { native, docker }, log);
   const app = await buildApp({
     scraper,
     logger: log,

@@ -1,6 +1,8 @@
 // The swarm identity of kernel objects, as the Docker state cache knows it.
 // The kernel side never waits on Docker: a scrape takes whatever NameIndex is
-// current (possibly empty, when dockerd was never reachable).
+// current (EMPTY_NAMES when dockerd was never reachable or is not used). It is
+// the one channel through which names reach collectors.
+import type { NetworkState } from './docker/state.js';
 import type { NetnsRef } from './kernel/netns.js';
 
 export interface NetnsIdentity {
@@ -17,17 +19,6 @@ export interface NetnsIdentity {
   nodeId?: string;
 }
 
-export interface NameIndex {
-  /** identity of a namespace by its file (overlay/lb by network id prefix, sandbox by SandboxKey) */
-  netns(ref: NetnsRef): NetnsIdentity;
-  /** the network a sandbox interface is attached to, found by its MAC address */
-  networkOfSandboxInterface(ref: NetnsRef, mac: string | undefined): string | undefined;
-}
-
-export const EMPTY_NAMES: NameIndex = {
-  netns: () => ({}),
-  networkOfSandboxInterface: () => undefined,
-};
 
 /** A swarm service as the control plane programs it into IPVS (from GET /networks/{id}?verbose=true). */
 export interface LbService {
@@ -43,10 +34,32 @@ export interface LbService {
   tasks: Array<{ task: string; endpointIp: string; nodeIp?: string }>;
 }
 
-/** Optional parts of a NameIndex that the Docker source fills in. */
-export interface LbNameIndex {
-  /** services balanced in this lb_ or ingress_sbox namespace, by firewall mark */
-  lbServices(ref: NetnsRef): Map<number, LbService>;
-  /** the task that owns an endpoint IP on the network served by `ref`, if known */
-  taskOfEndpoint(ref: NetnsRef, ip: string): { task: string; service: string; running: boolean } | undefined;
+export interface EndpointOwner {
+  task: string;
+  service: string;
+  running: boolean;
 }
+
+export interface NameIndex {
+  /** identity of a namespace by its file (overlay/lb by network id prefix, sandbox by SandboxKey) */
+  netns(ref: NetnsRef): NetnsIdentity;
+  /** the network a sandbox interface is attached to, found by its MAC address */
+  networkOfSandboxInterface(ref: NetnsRef, mac: string | undefined): string | undefined;
+  /** the network served by an overlay, lb or ingress_sbox namespace */
+  networkOf(ref: NetnsRef): NetworkState | undefined;
+  /** services balanced in this lb_ or ingress_sbox namespace, by firewall mark (empty: not known) */
+  lbServices(ref: NetnsRef): ReadonlyMap<number, LbService>;
+  /** the task that owns an endpoint IP on the network served by `ref`, if known */
+  taskOfEndpoint(ref: NetnsRef, ip: string): EndpointOwner | undefined;
+}
+
+const NO_SERVICES: ReadonlyMap<number, LbService> = new Map();
+
+/** Names when Docker is not known: every lookup comes back empty. */
+export const EMPTY_NAMES: NameIndex = {
+  netns: () => ({}),
+  networkOfSandboxInterface: () => undefined,
+  networkOf: () => undefined,
+  lbServices: () => NO_SERVICES,
+  taskOfEndpoint: () => undefined,
+};

@@ -9,6 +9,7 @@ export const fdbCollector: Collector = {
   name: 'fdb',
   help: 'bridge forwarding database sizes by bridge and state',
   defaultEnabled: true,
+  needs: ['links', 'fdb'],
   collect(snap: Snapshot, out: FamilySet) {
     const fam = out.of(bridgeFdbEntries);
     for (const s of snap.samples) {

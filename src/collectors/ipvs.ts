@@ -2,32 +2,27 @@
 // gauges and weights, and, where Docker's view of the services is known,
 // whether each backend is a live task and which tasks IPVS is missing.
 import { AF_INET6, protocolName, type IpvsDest, type IpvsStats } from '../kernel/genl/ipvs.js';
-import { IPVS_READER, type IpvsServiceEntry, type IpvsStatus, ipvsResultOf } from '../kernel/ipvs.js';
+import type { IpvsServiceEntry } from '../kernel/readers/ipvs.js';
 import {
   ipvsUp, lbBackendActiveConnections, lbBackendInactiveConnections, lbBackendStatMetrics, lbBackendUp, lbBackendWeight,
   lbServiceBackends, lbServiceMissingBackends, lbServiceStatMetrics,
 } from '../metrics/catalog/ipvs.js';
 import type { NetnsRef } from '../kernel/netns.js';
 import type { FamilySet, Labels } from '../metrics/family.js';
-import type { LbNameIndex, LbService, NameIndex } from '../names.js';
+import type { LbService, NameIndex } from '../names.js';
 import { nsLabels } from './labels.js';
 import { type Collector, NoDataError, type Snapshot } from './types.js';
-
-/** The control plane's view is optional: a plain NameIndex labels from the kernel only. */
-const hasLbView = (names: NameIndex): names is NameIndex & LbNameIndex =>
-  'lbServices' in names && 'taskOfEndpoint' in names;
 
 export const backendAddress = (d: IpvsDest): string =>
   d.af === AF_INET6 ? `[${d.address ?? ''}]:${d.port ?? ''}` : `${d.address ?? ''}:${d.port ?? ''}`;
 
 /** Whether the kernel has IPVS: the reader's own status if the scrape carries it, else what the reads found. */
 function ipvsAvailable(snap: Snapshot): boolean | undefined {
-  const status = snap.extra.get(IPVS_READER) as IpvsStatus | undefined;
+  const status = snap.kernel.ipvs;
   if (status?.available !== undefined) return status.available;
   let available: boolean | undefined;
   for (const s of snap.samples) {
-    const r = ipvsResultOf(s);
-    if (r) available = (available ?? false) || r.available;
+    if (s.ipvs) available = (available ?? false) || s.ipvs.available;
   }
   return available;
 }
@@ -44,29 +39,29 @@ export const ipvsCollector: Collector = {
   name: 'ipvs',
   help: 'IPVS load balancers (swarm VIPs and the routing mesh): per service and backend traffic, connections, weights, backend health',
   defaultEnabled: true,
+  needs: ['ipvs'],
   collect(snap: Snapshot, out: FamilySet) {
     const available = ipvsAvailable(snap);
     if (available === undefined) throw new NoDataError('IPVS was not read in this scrape (no load-balancer namespace)');
     out.of(ipvsUp).add({}, available ? 1 : 0);
     const names = snap.names;
-    const lbView = hasLbView(names) ? names : undefined;
     for (const s of snap.samples) {
-      const result = ipvsResultOf(s);
+      const result = s.ipvs;
       if (!result?.available) continue;
       const base = nsLabels(snap, s);
-      const lbServices = lbView?.lbServices(s.ref);
+      const lbServices = names.lbServices(s.ref);
       // Docker knows no service here (unreachable, or the network not seen yet): no view to judge backends by
-      const judge = lbServices !== undefined && lbServices.size > 0;
+      const judge = lbServices.size > 0;
       for (const svc of result.services) {
-        const lb = svc.fwmark ? lbServices?.get(svc.fwmark) : undefined;
-        collectService(out, s.ref, base, svc, lb, lbView, judge);
+        const lb = svc.fwmark ? lbServices.get(svc.fwmark) : undefined;
+        collectService(out, s.ref, base, svc, lb, names, judge);
       }
     }
   },
 };
 
 function collectService(out: FamilySet, ref: NetnsRef, base: Labels, svc: IpvsServiceEntry, lb: LbService | undefined,
-  lbView: LbNameIndex | undefined, judge: boolean) {
+  names: NameIndex, judge: boolean) {
   const byMark = svc.fwmark !== undefined && svc.fwmark !== 0;
   const id = {
     vip: byMark ? lb?.vip ?? '' : svc.address ?? '',
@@ -85,7 +80,7 @@ function collectService(out: FamilySet, ref: NetnsRef, base: Labels, svc: IpvsSe
     out.of(lbServiceMissingBackends).add(svcLabels, lb.tasks.filter((t) => !present.has(t.endpointIp)).length);
   }
   for (const d of svc.destinations) {
-    const ep = d.address !== undefined ? lbView?.taskOfEndpoint(ref, d.address) : undefined;
+    const ep = d.address !== undefined ? names.taskOfEndpoint(ref, d.address) : undefined;
     const labels: Labels = {
       netns: base.netns!, netns_kind: base.netns_kind!, network: base.network!,
       service: ep?.service ?? lb?.service ?? base.service!, task: ep?.task ?? '', ...id, backend: backendAddress(d),

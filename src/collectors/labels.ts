@@ -1,10 +1,9 @@
 // The swarm identity labels every per-namespace series carries. Computed once
 // per namespace and interface per scrape, shared by all kernel collectors.
-import type { NsSample } from '../kernel/sampler.js';
+import type { NsSample } from '../kernel/readers/types.js';
 import type { Link } from '../kernel/rtnl/link.js';
 import { vethKey } from '../kernel/veth.js';
 import type { Labels } from '../metrics/family.js';
-import { labelInterner } from '../metrics/intern.js';
 import { IF_LABELS, NS_LABELS } from '../metrics/catalog/kernel.js';
 import type { Snapshot } from './types.js';
 
@@ -30,7 +29,7 @@ export function ifLabels(snap: Snapshot, s: NsSample, link: Link): Labels {
 
 function computeNsLabels(snap: Snapshot, s: NsSample): Labels {
   const id = snap.names.netns(s.ref);
-  return labelInterner.intern(NS_LABELS, [s.ref.name, s.ref.kind, id.network ?? '', id.service ?? '', id.task ?? '']);
+  return snap.interner.intern(NS_LABELS, [s.ref.name, s.ref.kind, id.network ?? '', id.service ?? '', id.task ?? '']);
 }
 
 /**
@@ -51,5 +50,5 @@ function computeIfLabels(snap: Snapshot, s: NsSample, base: Labels, link: Link):
       task = id.task ?? task;
     }
   }
-  return labelInterner.intern(IF_LABELS, [base.netns!, base.netns_kind!, network!, service!, task!, link.name]);
+  return snap.interner.intern(IF_LABELS, [base.netns!, base.netns_kind!, network!, service!, task!, link.name]);
 }

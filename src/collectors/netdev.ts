@@ -2,7 +2,6 @@
 import { interfaceInfo, interfaceMtu, interfaceStatMetrics, interfaceUp } from '../metrics/catalog/kernel.js';
 import type { FamilySet } from '../metrics/family.js';
 import { vethKey } from '../kernel/veth.js';
-import { labelInterner } from '../metrics/intern.js';
 import { ifLabels } from './labels.js';
 import type { Collector, Snapshot } from './types.js';
 
@@ -18,6 +17,7 @@ export const netdevCollector = (opts: NetdevOptions): Collector => ({
   name: 'netdev',
   help: 'interface counters (IFLA_STATS64), state, MTU and veth pairing',
   defaultEnabled: true,
+  needs: ['links'],
   collect(snap: Snapshot, out: FamilySet) {
     const stats = interfaceStatMetrics
       .filter((m) => opts.extendedStats || !m.extended)
@@ -37,7 +37,7 @@ export const netdevCollector = (opts: NetdevOptions): Collector => ({
           }
         }
         const peer = snap.peers.get(vethKey(s.ref.name, link.index));
-        info.add(labelInterner.intern(INFO_LABELS, [
+        info.add(snap.interner.intern(INFO_LABELS, [
           ...Object.values(labels),
           link.kind ?? '',
           link.master ? byIndex.get(link.master) ?? String(link.master) : '',

@@ -4,7 +4,7 @@
 // - layer 2: every permanent neighbour entry on the VXLAN device (remote
 //   endpoint IP -> MAC) needs an FDB entry for that MAC (MAC -> VTEP), and that
 //   VTEP must be the node the control plane places the endpoint on.
-import type { NsSample } from '../kernel/sampler.js';
+import type { NsSample } from '../kernel/readers/types.js';
 import { AF_INET, NUD_PERMANENT } from '../kernel/rtnl/neigh.js';
 import type { NetworkState, SwarmNodeState } from '../docker/state.js';
 import {
@@ -98,9 +98,10 @@ export function createOverlayCollector(opts: OverlayCollectorOptions = {}): Coll
     name: 'overlay',
     help: 'overlay control plane (Docker) against data plane (kernel): VXLAN peers and layer-2 consistency of remote endpoints',
     defaultEnabled: true,
+    needs: ['links', 'fdb', 'neigh'],
     collect(snap: Snapshot, out: FamilySet) {
-      const view = dockerView(snap);
-      const { state, names } = view;
+      const { state } = dockerView(snap);
+      const names = snap.names;
       const nodeByAddr = new Map<string, SwarmNodeState>(state.nodes.map((n) => [n.address, n]));
       const expectedFam = out.of(overlayPeersExpected);
       const presentFam = out.of(overlayPeersPresent);

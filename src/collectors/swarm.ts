@@ -7,19 +7,17 @@ import { dockerStateAge, dockerUp, netnsInfo, networkInfo, nodeInfo, swarmNodeIn
 import type { FamilySet } from '../metrics/family.js';
 import { type Collector, NoDataError, type Snapshot } from './types.js';
 
-/** The key under which the scrape puts DockerStateCache.state() into Snapshot.extra. */
-export const DOCKER_EXTRA = 'docker';
-
+/** The Docker view of the snapshot; a collector that needs it has no data without it. */
 export function dockerView(snap: Snapshot): DockerView {
-  const view = snap.extra.get(DOCKER_EXTRA) as DockerView | undefined;
-  if (!view) throw new NoDataError('no Docker state in this snapshot (Docker source disabled)');
-  return view;
+  if (!snap.docker) throw new NoDataError('no Docker state in this snapshot (Docker source disabled)');
+  return snap.docker;
 }
 
 export const swarmCollector: Collector = {
   name: 'swarm',
   help: 'Docker API health, node and swarm node identity, networks, and the container/task of every namespace',
   defaultEnabled: true,
+  needs: [],
   collect(snap: Snapshot, out: FamilySet) {
     const view = dockerView(snap);
     out.of(dockerUp).add({}, view.up ? 1 : 0);

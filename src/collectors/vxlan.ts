@@ -2,7 +2,7 @@
 // and the number of distinct remote VTEPs, i.e. the overlay peers in the kernel.
 import { vxlanFdbEntries, vxlanInfo, vxlanPeers } from '../metrics/catalog/kernel.js';
 import type { FamilySet } from '../metrics/family.js';
-import type { NsSample } from '../kernel/sampler.js';
+import type { NsSample } from '../kernel/readers/types.js';
 import { NTF_SELF, type Neighbour, fdbEntryType } from '../kernel/rtnl/neigh.js';
 import { ifLabels } from './labels.js';
 import type { Collector, Snapshot } from './types.js';
@@ -23,6 +23,7 @@ export const vxlanCollector: Collector = {
   name: 'vxlan',
   help: 'VXLAN device parameters, FDB entries and remote VTEP (peer) counts',
   defaultEnabled: true,
+  needs: ['links', 'fdb'],
   collect(snap: Snapshot, out: FamilySet) {
     const info = out.of(vxlanInfo);
     const entries = out.of(vxlanFdbEntries);

@@ -8,7 +8,8 @@
 // is logged per outage, and the cache reconnects by itself with backoff.
 import type { Logger } from 'pino';
 import { type DockerApi, type DockerEvent, type EventStream, classifyDockerError, createDockerApi } from './client.js';
-import { type SwarmNames, type TaskLabelMode, buildNameIndex } from './resolve.js';
+import type { NameIndex } from '../names.js';
+import { type TaskLabelMode, buildNameIndex } from './resolve.js';
 import { type DockerState, EMPTY_STATE, type RawDockerState, parseDockerState, parseInfo } from './state.js';
 
 export interface DockerCacheOptions {
@@ -34,7 +35,7 @@ export interface DockerCacheOptions {
   api?: DockerApi;
 }
 
-/** What collectors read (Snapshot.extra.get('docker')). */
+/** What collectors read (Snapshot.docker); the names go through Snapshot.names only. */
 export interface DockerView {
   /** 1: the events stream is connected and the last refresh succeeded */
   up: boolean;
@@ -42,9 +43,10 @@ export interface DockerView {
   target: string;
   /** the last state read successfully (EMPTY_STATE, fetchedAt 0, before the first) */
   state: DockerState;
-  names: SwarmNames;
   /** ms since the epoch of the last successful refresh; 0: never */
   lastSuccessAt: number;
+  /** how long the last refresh took, successful or not (seconds; 0: none yet) */
+  lastRefreshSeconds: number;
   /** failures since start, by reason (unreachable, timeout, api_server_error, events_closed, ...) */
   errors: ReadonlyMap<string, number>;
 }
@@ -140,9 +142,10 @@ export class DockerStateCache {
   private readonly log: Logger;
   private readonly opts: Required<Omit<DockerCacheOptions, 'api' | 'logger' | 'host'>>;
 
-  private current: { state: DockerState; names: SwarmNames };
+  private current: { state: DockerState; names: NameIndex };
   private up = false;
   private lastSuccessAt = 0;
+  private lastRefreshSeconds = 0;
   private readonly errors = new Map<string, number>();
   private generation = 0;
 
@@ -167,7 +170,7 @@ export class DockerStateCache {
 
   private outageSince = 0;
   /** the last state read while this node was an active swarm member, and when it stopped being one */
-  private lastActive: { state: DockerState; names: SwarmNames } | undefined;
+  private lastActive: { state: DockerState; names: NameIndex } | undefined;
   private leftSwarmAt = 0;
   private waiters: Array<() => void> = [];
 
@@ -217,7 +220,7 @@ export class DockerStateCache {
   }
 
   /** The current name index (synchronous; immutable, swapped on refresh). */
-  names(): SwarmNames {
+  names(): NameIndex {
     return this.current.names;
   }
 
@@ -227,8 +230,8 @@ export class DockerStateCache {
       up: this.up,
       target: this.api.target,
       state: this.current.state,
-      names: this.current.names,
       lastSuccessAt: this.lastSuccessAt,
+      lastRefreshSeconds: this.lastRefreshSeconds,
       errors: new Map(this.errors),
     };
   }
@@ -369,6 +372,7 @@ export class DockerStateCache {
       this.wantFull = false;
       const dirty = this.dirty;
       this.dirty = new Set();
+      const started = performance.now();
       try {
         const { raw, containers } = await fetchRawState(this.api, {
           full, previous: this.containers, dirty, concurrency: this.opts.inspectConcurrency, previousRaw: this.lastRaw,
@@ -390,7 +394,9 @@ export class DockerStateCache {
         this.lastSuccessAt = state.fetchedAt;
         this.lastRefreshError = undefined;
         this.generation++;
+        this.lastRefreshSeconds = (performance.now() - started) / 1000;
       } catch (err) {
+        this.lastRefreshSeconds = (performance.now() - started) / 1000;
         for (const id of dirty) this.dirty.add(id);
         this.lastRefreshError = err;
         if (this.stream) {

@@ -8,7 +8,7 @@
 //                                      (the sandbox id's prefix, not the container id's)
 import { basename } from 'node:path';
 import type { NetnsRef } from '../kernel/netns.js';
-import type { LbNameIndex, LbService, NameIndex, NetnsIdentity } from '../names.js';
+import type { EndpointOwner, LbService, NameIndex, NetnsIdentity } from '../names.js';
 import type { ContainerState, DockerState, NetworkState } from './state.js';
 
 /** How the task label is spelled: the full task name, or "<service>.<slot>" (stable across restarts). */
@@ -18,16 +18,7 @@ export interface ResolveOptions {
   taskLabel?: TaskLabelMode;
 }
 
-export interface SwarmNames extends NameIndex, LbNameIndex {
-  /** the network served by an overlay, lb or ingress_sbox namespace */
-  networkOf(ref: NetnsRef): NetworkState | undefined;
-}
-
-export interface EndpointOwner {
-  task: string;
-  service: string;
-  running: boolean;
-}
+export type { EndpointOwner };
 
 const EMPTY_ID: NetnsIdentity = Object.freeze({});
 
@@ -75,7 +66,7 @@ export function formatPorts(raw: string[], specPorts: Array<{ protocol: string; 
   return out;
 }
 
-export function buildNameIndex(state: DockerState, opts: ResolveOptions = {}): SwarmNames {
+export function buildNameIndex(state: DockerState, opts: ResolveOptions = {}): NameIndex {
   const taskMode = opts.taskLabel ?? 'full';
   const byNetnsFile = new Map<string, NetworkState>();
   let ingress: NetworkState | undefined;

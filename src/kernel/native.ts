@@ -1,5 +1,6 @@
 // The one place that loads the native addon. It only crosses the syscall
-// boundary: enter a namespace, open netlink sockets, exchange raw bytes.
+// boundary: enter a namespace once, open netlink sockets there, exchange raw
+// bytes over them, close them.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,19 +9,31 @@ export interface NativeError {
   errno: string;
   syscall: string;
   message: string;
-  /** set when the namespace itself could not be entered */
+  /** set when the namespace itself could not be entered or its sockets opened */
   namespace?: true;
 }
 
-export type ExchangeResult = Array<Buffer | NativeError> | (NativeError & { namespace: true });
+/** Sockets opened inside one namespace; `ports` are their netlink port ids, in the order of the protocols asked for. */
+export interface NativeSession {
+  handle: unknown;
+  ports: number[];
+}
+
+export type NativeReply = Buffer | NativeError;
 
 export interface NativeBinding {
-  /**
-   * On a pool thread: enter nsPath (null: our own namespace), open one netlink
-   * socket per protocol, return home, then send the requests in order and read
-   * each until its dump ends.
-   */
-  exchange(nsPath: string | null, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<ExchangeResult>;
+  /** On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home. */
+  open(nsPath: string | null, protocols: number[], timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })>;
+  /** Send the requests in order over the session's sockets, reading each until its dump ends. */
+  exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
+  /** Close the session's sockets (after an exchange in flight, if any). */
+  close(handle: unknown): void;
+  /** setns() calls into a namespace since the addon was loaded */
+  counters(): { nsEntries: number };
+  /** the most requests one exchange takes (set in native/netns.c) */
+  readonly maxRequests: number;
+  /** the most protocols one session opens */
+  readonly maxProtocols: number;
 }
 
 let binding: NativeBinding | undefined;

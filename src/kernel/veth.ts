@@ -2,7 +2,7 @@
 // hand): each end names the other's ifindex in IFLA_LINK. ifindexes are only
 // unique within a namespace, so a pair is accepted only when both ends point at
 // each other, and dropped when that is ambiguous.
-import type { NsSample } from './sampler.js';
+import type { NsSample } from './readers/types.js';
 
 export interface VethEnd {
   netns: string;

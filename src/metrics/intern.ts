@@ -1,7 +1,7 @@
 // Label sets that stay the same from one scrape to the next are kept as the
 // same objects, so their exposition bytes (cached per object by render.ts) are
 // built once, not on every scrape. Two generations: a set not used during a
-// whole scrape is dropped at the start of the next.
+// whole scrape is dropped at the start of the next. Each Scraper owns one.
 import type { Labels } from './family.js';
 
 export class LabelInterner {
@@ -33,6 +33,3 @@ export class LabelInterner {
     return this.current.size;
   }
 }
-
-/** The exporter's one interner; the scraper starts a generation per scrape. */
-export const labelInterner = new LabelInterner();

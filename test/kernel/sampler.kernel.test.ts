@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERFACE_STATS } from '../../src/metrics/catalog/kernel.js';
 import { loadNative } from '../../src/kernel/native.js';
+import { createReaders } from '../../src/kernel/readers/index.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
 import { one, parseProm, pick, type PromSample } from '../helpers/prom.js';
 import { type IpLinkJson, TestNamespaces, bridgeFdb, ipLinks, sh } from '../helpers/netns.js';
@@ -179,7 +180,7 @@ describe('namespaces that go away', () => {
       { name: 'deadbeef0000', kind: 'sandbox' as const, path: plain },
       { name: OVERLAY, kind: 'overlay' as const, path: `/run/netns/${OVERLAY}` },
     ];
-    const samples = await sampleAll(loadNative(), refs, { concurrency: 2, timeoutMs: 2000 }, performance.now() + 5000);
+    const samples = await sampleAll(loadNative(), refs, { concurrency: 2, timeoutMs: 2000, readers: createReaders() }, performance.now() + 5000);
     expect(samples.map((s) => s.error?.reason)).toEqual(['vanished', 'vanished', undefined]);
     expect(samples[2]!.links.length).toBeGreaterThan(3);
   });
@@ -206,7 +207,7 @@ describe('namespaces that go away', () => {
 
   it('a scrape whose deadline has passed reports what it could not read', async () => {
     const refs = [{ name: OVERLAY, kind: 'overlay' as const, path: `/run/netns/${OVERLAY}` }];
-    const samples = await sampleAll(loadNative(), refs, { concurrency: 1, timeoutMs: 1000 }, performance.now() - 1);
+    const samples = await sampleAll(loadNative(), refs, { concurrency: 1, timeoutMs: 1000, readers: createReaders() }, performance.now() - 1);
     expect(samples[0]!.error?.reason).toBe('deadline');
   });
 });

@@ -3,15 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import type { DockerView } from '../../src/docker/cache.js';
 import { compareOverlay, createOverlayCollector } from '../../src/collectors/overlay.js';
-import { DOCKER_EXTRA, swarmCollector } from '../../src/collectors/swarm.js';
+import { swarmCollector } from '../../src/collectors/swarm.js';
 import type { Snapshot } from '../../src/collectors/types.js';
 import { NoDataError } from '../../src/collectors/types.js';
 import { buildNameIndex, overlayNetnsName } from '../../src/docker/resolve.js';
 import { parseDockerState } from '../../src/docker/state.js';
-import type { NsSample } from '../../src/kernel/sampler.js';
-import { pairVeths } from '../../src/kernel/veth.js';
+import type { NsSample } from '../../src/kernel/readers/types.js';
 import { FamilySet, type Labels } from '../../src/metrics/family.js';
 import { type Json, loadApi, loadKernel } from '../fixtures/docker/load.js';
+import { dockerViewOf, snapshotOf } from '../support/snapshot.js';
 
 const api = loadApi('node1');
 const kernel = loadKernel();
@@ -22,11 +22,7 @@ const sampleOf = (name: string) => kernel.samples.find((s) => s.ref.name === ove
 const { missing_fdb: broken, wrong_vtep: misdirected } = kernel.manipulated;
 
 function snapshot(samples: NsSample[], view: Partial<DockerView> = {}): Snapshot {
-  const full: DockerView = { up: true, target: 'unix:///fixture.sock', state, names, lastSuccessAt: Date.now(), errors: new Map(), ...view };
-  return {
-    samples, byNetns: new Map(samples.map((s) => [s.ref.name, s])), names: full.names, peers: pairVeths(samples),
-    extra: new Map([[DOCKER_EXTRA, full]]),
-  };
+  return snapshotOf(samples, { names, docker: dockerViewOf(state, view) });
 }
 function collect(snap: Snapshot, collector = createOverlayCollector()) {
   const out = new FamilySet();
@@ -108,8 +104,7 @@ describe('overlay collector', () => {
   });
 
   it('without Docker state there is no data rather than wrong data', () => {
-    const snap = snapshot(kernel.samples);
-    snap.extra.delete(DOCKER_EXTRA);
+    const snap = snapshotOf(kernel.samples, { names });
     expect(() => createOverlayCollector().collect(snap, new FamilySet())).toThrow(NoDataError);
     expect(() => swarmCollector.collect(snap, new FamilySet())).toThrow(NoDataError);
   });

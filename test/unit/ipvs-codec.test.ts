@@ -11,22 +11,24 @@ import {
 } from '../../src/kernel/genl/ipvs.js';
 import { DecodeError } from '../../src/kernel/nl/attr.js';
 import { DumpInterruptedError, NLM_F_DUMP, NLM_F_REQUEST, NetlinkError, parseReply } from '../../src/kernel/nl/message.js';
-import { formatIp } from '../../src/kernel/rtnl/link.js';
+import { formatIp } from '../../src/kernel/nl/address.js';
 import { type ListingKind, compareWithListing } from '../vm/ipvsadm.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'ipvs');
 const fixture = (name: string) => ({
   bytes: new Uint8Array(readFileSync(join(dir, `${name}.bin`))),
   seq: Number(readFileSync(join(dir, `${name}.seq`), 'utf8')),
+  // the capturing socket's port id, as the kernel addressed its replies (README)
+  port: Number(readFileSync(join(dir, `${name}.port`), 'utf8')),
 });
 const text = (name: string) => readFileSync(join(dir, name), 'utf8');
 const keys = JSON.parse(text('dests-keys.json')) as IpvsServiceKey[];
 
-const family = decodeFamily(parseReply(fixture('family').bytes, fixture('family').seq, 'family'));
+const family = decodeFamily(parseReply(fixture('family').bytes, fixture('family'), 'family'));
 const servicesFx = fixture('services');
-const decodeSvc = (bytes: Uint8Array) => decodeServices(parseReply(bytes, servicesFx.seq, 'services'), family.id);
+const decodeSvc = (bytes: Uint8Array) => decodeServices(parseReply(bytes, servicesFx, 'services'), family.id);
 const decodeDest = (i: number, bytes = fixture(`dests-${i}`).bytes, af = AF_INET) =>
-  decodeDests(parseReply(bytes, fixture(`dests-${i}`).seq, 'dests'), family.id, af);
+  decodeDests(parseReply(bytes, fixture(`dests-${i}`), 'dests'), family.id, af);
 const sameKey = (a: IpvsServiceKey | undefined, b: IpvsServiceKey) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Offsets of the attributes inside the first message's nest (service or destination). */
@@ -55,14 +57,14 @@ describe('IPVS replies captured from the kernel', () => {
     expect(family.name).toBe('IPVS');
     expect(family.version).toBe(IPVS_GENL_VERSION);
     expect(family.id).toBeGreaterThan(0x10);
-    const msgs = parseReply(servicesFx.bytes, servicesFx.seq, 'services');
+    const msgs = parseReply(servicesFx.bytes, servicesFx, 'services');
     expect(msgs.every((m) => m.type === family.id)).toBe(true);
   });
 
   it('reports an absent family as ENOENT', () => {
-    const { bytes, seq } = fixture('family-absent');
-    expect(() => parseReply(bytes, seq, 'family')).toThrow(NetlinkError);
-    try { parseReply(bytes, seq, 'family'); } catch (e) { expect((e as NetlinkError).code).toBe('ENOENT'); }
+    const absent = fixture('family-absent');
+    expect(() => parseReply(absent.bytes, absent, 'family')).toThrow(NetlinkError);
+    try { parseReply(absent.bytes, absent, 'family'); } catch (e) { expect((e as NetlinkError).code).toBe('ENOENT'); }
   });
 
   it('asked for the destinations of every service it decoded', () => {
@@ -124,11 +126,11 @@ describe('IPVS requests', () => {
 // a request has the framing of a reply message, minus the answer
 function parseReplyAsRequest(msg: Uint8Array) {
   const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  return parseReply(msg, v.getUint32(8, true), 'request');
+  return parseReply(msg, { seq: v.getUint32(8, true), port: v.getUint32(12, true) }, 'request');
 }
 
 describe('corrupt and truncated IPVS replies', () => {
-  const { bytes, seq } = servicesFx;
+  const { bytes, seq, port } = servicesFx;
   const svc = nestAttrs(bytes);
 
   it('refuses a truncated reply', () => {
@@ -166,18 +168,20 @@ describe('corrupt and truncated IPVS replies', () => {
 
   it('refuses a destination with a corrupt weight, and checks the reply sequence', () => {
     const i = keys.findIndex((k) => 'port' in k && k.port === 80); // the service with three backends
-    const { bytes: d, seq: dseq } = fixture(`dests-${i}`);
+    const { bytes: d, seq: dseq, port: dport } = fixture(`dests-${i}`);
     expect(decodeDest(i)).toHaveLength(3);
     const at = nestAttrs(d);
     expect(() => decodeDest(i, patched(d, (v) => v.setUint16(at.get(4)!, 6, true)))).toThrow(/u32 needs 4 bytes/); // IPVS_DEST_ATTR_WEIGHT
-    expect(() => parseReply(d, dseq + 1, 'dests')).toThrow(DecodeError);
+    expect(() => parseReply(d, { seq: dseq + 1, port: dport }, 'dests')).toThrow(DecodeError);
+    // a reply addressed to another socket is not ours, even with our sequence number
+    expect(() => parseReply(d, { seq: dseq, port: dport + 1 }, 'dests')).toThrow(/port id/);
   });
 
   it('flags an interrupted dump, and a dump that failed part-way', () => {
-    expect(() => parseReply(patched(bytes, (v) => v.setUint16(6, v.getUint16(6, true) | 0x10, true)), seq, 's')).toThrow(DumpInterruptedError);
+    expect(() => parseReply(patched(bytes, (v) => v.setUint16(6, v.getUint16(6, true) | 0x10, true)), { seq, port }, 's')).toThrow(DumpInterruptedError);
     const i = keys.findIndex((_, j) => decodeDest(j).length === 0);
     const done = fixture(`dests-${i}`); // the empty dump: DONE alone
-    expect(() => parseReply(patched(done.bytes, (v) => v.setInt32(16, -22, true)), done.seq, 'dests')).toThrow(/EINVAL/);
+    expect(() => parseReply(patched(done.bytes, (v) => v.setInt32(16, -22, true)), done, 'dests')).toThrow(/EINVAL/);
   });
 });
 

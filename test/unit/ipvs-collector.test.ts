@@ -8,35 +8,34 @@ import { ipvsCollector } from '../../src/collectors/ipvs.js';
 import { NoDataError, type Snapshot } from '../../src/collectors/types.js';
 import { decodeFamily } from '../../src/kernel/genl/ctrl.js';
 import { type IpvsServiceKey, decodeDests, decodeServices, serviceKey } from '../../src/kernel/genl/ipvs.js';
-import { IPVS_READER, type IpvsNsResult, type IpvsStatus } from '../../src/kernel/ipvs.js';
+import type { IpvsNsResult, IpvsStatus } from '../../src/kernel/readers/ipvs.js';
 import type { NetnsRef } from '../../src/kernel/netns.js';
 import { parseReply } from '../../src/kernel/nl/message.js';
-import type { NsSample } from '../../src/kernel/sampler.js';
+import type { NsSample } from '../../src/kernel/readers/types.js';
 import { FamilySet } from '../../src/metrics/family.js';
 import { renderPrometheus } from '../../src/metrics/render.js';
-import { EMPTY_NAMES, type LbNameIndex, type NameIndex } from '../../src/names.js';
+import { EMPTY_NAMES, type NameIndex } from '../../src/names.js';
+import { sampleOf, snapshotOf } from '../support/snapshot.js';
 import { parseProm } from '../helpers/prom.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'ipvs');
 const bin = (n: string) => new Uint8Array(readFileSync(join(dir, `${n}.bin`)));
-const seq = (n: string) => Number(readFileSync(join(dir, `${n}.seq`), 'utf8'));
-const family = decodeFamily(parseReply(bin('family'), seq('family'), 'f')).id;
+const reply = (n: string) => ({
+  seq: Number(readFileSync(join(dir, `${n}.seq`), 'utf8')),
+  port: Number(readFileSync(join(dir, `${n}.port`), 'utf8')),
+});
+const family = decodeFamily(parseReply(bin('family'), reply('family'), 'f')).id;
 const keys = JSON.parse(readFileSync(join(dir, 'dests-keys.json'), 'utf8')) as IpvsServiceKey[];
 const table: IpvsNsResult = {
   available: true,
-  services: decodeServices(parseReply(bin('services'), seq('services'), 's'), family).map((s) => {
+  services: decodeServices(parseReply(bin('services'), reply('services'), 's'), family).map((s) => {
     const i = keys.findIndex((k) => JSON.stringify(k) === JSON.stringify(serviceKey(s)));
-    return { ...s, destinations: decodeDests(parseReply(bin(`dests-${i}`), seq(`dests-${i}`), 'd'), family, s.af) };
+    return { ...s, destinations: decodeDests(parseReply(bin(`dests-${i}`), reply(`dests-${i}`), 'd'), family, s.af) };
   }),
 };
 
-const sample = (ref: NetnsRef, ipvs?: IpvsNsResult): NsSample => ({
-  ref, links: [], fdb: [], neigh: [], extra: new Map(ipvs ? [[IPVS_READER, ipvs]] : []), durationSeconds: 0,
-});
-const snapshot = (samples: NsSample[], status?: IpvsStatus): Snapshot => ({
-  samples, byNetns: new Map(samples.map((s) => [s.ref.name, s])), names: EMPTY_NAMES, peers: new Map(),
-  extra: new Map(status ? [[IPVS_READER, status]] : []),
-});
+const sample = (ref: NetnsRef, ipvs?: IpvsNsResult): NsSample => sampleOf(ref, { ipvs });
+const snapshot = (samples: NsSample[], status?: IpvsStatus): Snapshot => snapshotOf(samples, { kernel: status ? { ipvs: status } : {} });
 const collect = (snap: Snapshot) => {
   const out = new FamilySet();
   ipvsCollector.collect(snap, out);
@@ -75,7 +74,7 @@ describe('ipvs collector', () => {
   });
 
   it('judges no backend where the control plane knows no service (Docker unreachable or the network unseen)', () => {
-    const names: NameIndex & LbNameIndex = { ...EMPTY_NAMES, lbServices: () => new Map(), taskOfEndpoint: () => undefined };
+    const names: NameIndex = { ...EMPTY_NAMES, lbServices: () => new Map(), taskOfEndpoint: () => undefined };
     const got = collect({ ...snapshot([sample(lb, table)]), names });
     expect(got.filter((s) => s.name === 'swarmnet_lb_backend_weight').length).toBeGreaterThan(0);
     expect(got.some((s) => s.name === 'swarmnet_lb_backend_up' || s.name === 'swarmnet_lb_service_missing_backends')).toBe(false);

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttrReader, DecodeError } from '../../src/kernel/nl/attr.js';
 import { DumpInterruptedError, NetlinkError, parseReply } from '../../src/kernel/nl/message.js';
-import { decodeLinks, formatIp } from '../../src/kernel/rtnl/link.js';
+import { formatIp } from '../../src/kernel/nl/address.js';
+import { decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { NTF_SELF, decodeNeighbours, fdbEntryType } from '../../src/kernel/rtnl/neigh.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'rtnl');
 const fixture = (name: string) => ({
   bytes: new Uint8Array(readFileSync(join(dir, `${name}.bin`))),
   seq: Number(readFileSync(join(dir, `${name}.seq`), 'utf8')),
+  // the capturing socket's port id, as the kernel addressed its replies (README)
+  port: Number(readFileSync(join(dir, `${name}.port`), 'utf8')),
 });
 interface IpLink { ifname: string; ifindex: number; mtu: number; operstate: string; master?: string; link_type: string; address: string;
   linkinfo?: { info_kind: string; info_data?: { id?: number; port?: number; local?: string; learning?: boolean } };
@@ -18,8 +21,8 @@ const ipLinks = JSON.parse(readFileSync(join(dir, 'ip-link.json'), 'utf8')) as I
 const bridgeFdb = JSON.parse(readFileSync(join(dir, 'bridge-fdb.json'), 'utf8')) as Array<{ mac: string; ifname: string; dst?: string; flags: string[]; master?: string; state: string }>;
 
 describe('RTM_GETLINK reply captured from the kernel', () => {
-  const { bytes, seq } = fixture('links');
-  const links = decodeLinks(parseReply(bytes, seq, 'links'));
+  const { bytes, seq, port } = fixture('links');
+  const links = decodeLinks(parseReply(bytes, { seq, port }, 'links'));
 
   it('decodes every link ip(8) printed, with the same facts', () => {
     expect(links.map((l) => l.name).sort()).toEqual(ipLinks.map((l) => l.ifname).sort());
@@ -52,33 +55,33 @@ describe('RTM_GETLINK reply captured from the kernel', () => {
   });
 
   it('refuses a reply with the wrong sequence number', () => {
-    expect(() => parseReply(bytes, seq + 1, 'links')).toThrow(DecodeError);
+    expect(() => parseReply(bytes, { seq: seq + 1, port }, 'links')).toThrow(DecodeError);
   });
 
   it('refuses a truncated reply instead of returning partial links', () => {
-    expect(() => decodeLinks(parseReply(bytes.subarray(0, 700), seq, 'links'))).toThrow(DecodeError);
+    expect(() => decodeLinks(parseReply(bytes.subarray(0, 700), { seq, port }, 'links'))).toThrow(DecodeError);
   });
 
   it('reports a corrupt attribute length as a decode error', () => {
     const bad = bytes.slice();
     // first message: header 16 + ifinfomsg 16, then the first attribute's length
     new DataView(bad.buffer).setUint16(32, 0xfff0, true);
-    expect(() => decodeLinks(parseReply(bad, seq, 'links'))).toThrow(/bad length/);
+    expect(() => decodeLinks(parseReply(bad, { seq, port }, 'links'))).toThrow(/bad length/);
   });
 
   it('flags an interrupted dump so it can be retried', () => {
     const bad = bytes.slice();
     const view = new DataView(bad.buffer);
     view.setUint16(6, view.getUint16(6, true) | 0x10, true);
-    expect(() => parseReply(bad, seq, 'links')).toThrow(DumpInterruptedError);
+    expect(() => parseReply(bad, { seq, port }, 'links')).toThrow(DumpInterruptedError);
   });
 });
 
 describe('RTM_GETNEIGH replies captured from the kernel', () => {
   it('decodes the bridge FDB exactly as bridge(8) printed it', () => {
-    const { bytes, seq } = fixture('fdb');
-    const fdb = decodeNeighbours(parseReply(bytes, seq, 'fdb'));
-    const links = decodeLinks(parseReply(fixture('links').bytes, fixture('links').seq, 'links'));
+    const { bytes, seq, port } = fixture('fdb');
+    const fdb = decodeNeighbours(parseReply(bytes, { seq, port }, 'fdb'));
+    const links = decodeLinks(parseReply(fixture('links').bytes, fixture('links'), 'links'));
     const name = new Map(links.map((l) => [l.index, l.name]));
     const ours = fdb.map((e) => ({
       mac: e.lladdr, ifname: name.get(e.ifindex), dst: e.dst, self: (e.flags & NTF_SELF) !== 0,
@@ -91,8 +94,8 @@ describe('RTM_GETNEIGH replies captured from the kernel', () => {
   });
 
   it('decodes the permanent IPv4 neighbour on vxlan0', () => {
-    const { bytes, seq } = fixture('neigh');
-    const neigh = decodeNeighbours(parseReply(bytes, seq, 'neigh'));
+    const { bytes, seq, port } = fixture('neigh');
+    const neigh = decodeNeighbours(parseReply(bytes, { seq, port }, 'neigh'));
     const entry = neigh.find((n) => n.dst === '198.51.100.2');
     expect(entry).toMatchObject({ dst: '198.51.100.2', lladdr: '02:42:c6:33:64:02', state: 0x80 });
   });
@@ -103,8 +106,8 @@ describe('netlink framing', () => {
     const msg = new Uint8Array(36);
     const v = new DataView(msg.buffer);
     v.setUint32(0, 36, true); v.setUint16(4, 2, true); v.setUint32(8, 7, true); v.setInt32(16, -1, true);
-    expect(() => parseReply(msg, 7, 'x')).toThrow(NetlinkError);
-    try { parseReply(msg, 7, 'x'); } catch (e) { expect((e as NetlinkError).code).toBe('EPERM'); }
+    expect(() => parseReply(msg, { seq: 7, port: 0 }, 'x')).toThrow(NetlinkError);
+    try { parseReply(msg, { seq: 7, port: 0 }, 'x'); } catch (e) { expect((e as NetlinkError).code).toBe('EPERM'); }
   });
 
   it('attribute reader: exact lengths, sticky first error, nested errors propagate', () => {

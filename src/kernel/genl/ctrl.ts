@@ -1,14 +1,8 @@
 // Generic netlink: the 4-byte genlmsghdr that follows the netlink header, and
-// family resolution through the controller (nlctrl). Family ids are global, not
-// per namespace, so a family is resolved once, in the exporter's own namespace,
-// and cached; an absent family is re-checked now and then, because a module
-// loaded later (ip_vs) registers it.
+// the controller's (nlctrl) answer to a family lookup. The lookup's cache lives
+// with its user (kernel/genl-family.ts); this is the codec only.
 import { AttrReader, DecodeError, strAttr } from '../nl/attr.js';
-import {
-  NETLINK_GENERIC, NLM_F_REQUEST, NetlinkError, allocSeq, encodeMessage, parseReply, type NlMessage,
-} from '../nl/message.js';
-import type { NativeBinding } from '../native.js';
-import { repliesOf, replyBytes } from '../sampler.js';
+import { NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 
 export const GENL_HDRLEN = 4;
 /** nlctrl's fixed id (NLMSG_MIN_TYPE) */
@@ -76,72 +70,4 @@ export function decodeFamily(msgs: NlMessage[]): GenlFamily {
   if (r.err) throw new DecodeError(`CTRL_CMD_GETFAMILY: ${r.err.message}`);
   if (id === undefined) throw new DecodeError('CTRL_CMD_GETFAMILY: no family id in the reply');
   return { id, name, ...f };
-}
-
-export interface FamilyState {
-  /** undefined: never resolved yet */
-  available?: boolean;
-  family?: GenlFamily;
-  /** when it was last resolved (ms, the cache's clock) */
-  checkedAt?: number;
-}
-
-export interface FamilyCacheOptions {
-  /** how long an absent family is believed absent (default 3 minutes) */
-  recheckMs?: number;
-  now?: () => number;
-}
-
-/**
- * One generic netlink family, resolved on demand and cached. resolve() returns
- * undefined while the family is absent (the kernel answered ENOENT); other
- * failures throw and are not cached. Concurrent callers share one lookup.
- */
-export class GenlFamilyCache {
-  private state: FamilyState = {};
-  private inFlight?: Promise<GenlFamily | undefined>;
-  private readonly recheckMs: number;
-  private readonly now: () => number;
-
-  constructor(readonly name: string, opts: FamilyCacheOptions = {}) {
-    this.recheckMs = opts.recheckMs ?? 180_000;
-    this.now = opts.now ?? Date.now;
-  }
-
-  get current(): FamilyState {
-    return { ...this.state };
-  }
-
-  /** Forget a resolved id (the family went away, e.g. its module was unloaded). */
-  invalidate(): void {
-    this.state = {};
-  }
-
-  resolve(native: NativeBinding, timeoutMs: number): Promise<GenlFamily | undefined> {
-    const s = this.state;
-    if (s.available === true) return Promise.resolve(s.family);
-    if (s.available === false && this.now() - s.checkedAt! < this.recheckMs) return Promise.resolve(undefined);
-    this.inFlight ??= this.lookup(native, timeoutMs).finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private async lookup(native: NativeBinding, timeoutMs: number): Promise<GenlFamily | undefined> {
-    const seq = allocSeq();
-    const request = `CTRL_CMD_GETFAMILY(${this.name})`;
-    const result = await native.exchange(null, [[NETLINK_GENERIC, getFamilyRequest(seq, this.name)]], timeoutMs);
-    const reply = replyBytes(repliesOf(result, request)[0], request, 'reply');
-    try {
-      const family = decodeFamily(parseReply(reply, seq, request));
-      this.state = { available: true, family, checkedAt: this.now() };
-      return family;
-    } catch (err) {
-      if (err instanceof NetlinkError && err.code === 'ENOENT') {
-        this.state = { available: false, checkedAt: this.now() };
-        return undefined;
-      }
-      throw err;
-    }
-  }
 }

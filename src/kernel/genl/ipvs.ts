@@ -4,7 +4,7 @@
 // wrap. An attribute the kernel did not send stays undefined, never 0.
 import { AttrReader, DecodeError, concat, encodeAttr, u16Attr, u32Attr } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, type NlMessage } from '../nl/message.js';
-import { formatIp } from '../rtnl/link.js';
+import { formatIp } from '../nl/address.js';
 import { decodeGenl, encodeGenlRequest } from './ctrl.js';
 
 export const IPVS_GENL_NAME = 'IPVS';

@@ -1,5 +1,7 @@
 // Netlink message framing: build a request, split a reply into messages, check
-// sequence numbers and map NLMSG_ERROR to an errno name.
+// that every message answers our request (sequence number and port id) and map
+// NLMSG_ERROR to an errno name.
+import { getSystemErrorName } from 'node:util';
 import { DecodeError, align4, concat } from './attr.js';
 
 export const NLMSG_HDRLEN = 16;
@@ -20,6 +22,8 @@ export interface NlMessage {
   type: number;
   flags: number;
   seq: number;
+  /** the port id the message was sent to: our socket's */
+  port: number;
   /** The payload after the 16-byte header (a view into the reply). */
   payload: Uint8Array;
 }
@@ -43,17 +47,13 @@ export class DumpInterruptedError extends Error {
   }
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 5: 'EIO', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY',
-  17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 90: 'EMSGSIZE', 93: 'EPROTONOSUPPORT',
-  95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 110: 'ETIMEDOUT',
-};
-export const errnoName = (errno: number): string => ERRNO_NAMES[errno] ?? `errno ${errno}`;
-
-let nextSeq = 1;
-export function allocSeq(): number {
-  nextSeq = (nextSeq % 0x7fffffff) + 1;
-  return nextSeq;
+/** The errno's symbolic name (ENOENT...), as libuv knows them; "errno N" for one it does not. */
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
 }
 
 export function encodeMessage(type: number, flags: number, seq: number, body: Uint8Array[]): Uint8Array {
@@ -70,16 +70,20 @@ export function encodeMessage(type: number, flags: number, seq: number, body: Ui
   return out;
 }
 
-/** Read the sequence number of an encoded request. */
-export const requestSeq = (msg: Uint8Array): number =>
-  new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint32(8, true);
+/** What a reply must answer: the request's sequence number, on our socket's port id. */
+export interface ReplyExpectation {
+  seq: number;
+  port: number;
+}
 
 /**
  * Split a reply (the datagrams of one request, concatenated) into its data
  * messages. Throws NetlinkError for an error reply, DumpInterruptedError when
- * the kernel flagged the dump as inconsistent, DecodeError for bad framing.
+ * the kernel flagged the dump as inconsistent, DecodeError for bad framing or
+ * a message meant for another request or socket.
  */
-export function parseReply(reply: Uint8Array, seq: number, request: string): NlMessage[] {
+export function parseReply(reply: Uint8Array, expect: ReplyExpectation, request: string): NlMessage[] {
+  const { seq, port } = expect;
   const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
   const out: NlMessage[] = [];
   let interrupted = false;
@@ -90,10 +94,12 @@ export function parseReply(reply: Uint8Array, seq: number, request: string): NlM
     const type = view.getUint16(off + 4, true);
     const flags = view.getUint16(off + 6, true);
     const mseq = view.getUint32(off + 8, true);
+    const mport = view.getUint32(off + 12, true);
     if (len < NLMSG_HDRLEN || off + len > reply.length) {
       throw new DecodeError(`${request}: message length ${len} out of bounds at ${off}`);
     }
     if (mseq !== seq) throw new DecodeError(`${request}: reply sequence ${mseq}, expected ${seq}`);
+    if (mport !== port) throw new DecodeError(`${request}: reply for port id ${mport}, ours is ${port}`);
     if (flags & NLM_F_DUMP_INTR) interrupted = true;
     const payload = reply.subarray(off + NLMSG_HDRLEN, off + len);
     off += align4(len);
@@ -112,7 +118,7 @@ export function parseReply(reply: Uint8Array, seq: number, request: string): NlM
       if (code === 0) break; // an ACK
       throw new NetlinkError(-code, request);
     }
-    out.push({ type, flags, seq: mseq, payload });
+    out.push({ type, flags, seq: mseq, port: mport, payload });
   }
   if (interrupted) throw new DumpInterruptedError(request);
   return out;

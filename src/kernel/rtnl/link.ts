@@ -1,5 +1,6 @@
 // rtnetlink links (RTM_GETLINK dump): names, kinds, masters, veth peers,
 // vxlan parameters and the 64-bit interface statistics.
+import { formatIp, formatMac } from '../nl/address.js';
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 
@@ -72,33 +73,6 @@ export function getLinkRequest(seq: number): Uint8Array {
   // struct ifinfomsg: family, pad, type, index, flags, change
   const ifinfomsg = new Uint8Array(16);
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, [ifinfomsg]);
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-export function formatMac(b: Uint8Array): string {
-  let out = HEX[b[0]!]!;
-  for (let i = 1; i < b.length; i++) out += `:${HEX[b[i]!]}`;
-  return out;
-}
-
-export function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-    // compress the longest zero run, as inet_ntop does
-    let best = -1, bestLen = 0;
-    for (let i = 0; i < 8; ) {
-      if (groups[i] !== '0') { i++; continue; }
-      let j = i;
-      while (j < 8 && groups[j] === '0') j++;
-      if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-      i = j;
-    }
-    if (best < 0) return groups.join(':');
-    return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-  }
-  throw new DecodeError(`address of ${b.length} bytes`);
 }
 
 function decodeVxlan(r: AttrReader): VxlanInfo {

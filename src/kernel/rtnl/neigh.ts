@@ -3,7 +3,7 @@
 // IPv4 neighbour table (permanent entries that overlay drivers program).
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
-import { formatIp, formatMac } from './link.js';
+import { formatIp, formatMac } from '../nl/address.js';
 
 export const RTM_NEWNEIGH = 28;
 export const RTM_GETNEIGH = 30;

@@ -1,0 +1,24 @@
+// Every namespace reader the exporter has, in the order they run. A new reader
+// is a codec (kernel/nl, rtnl, genl), a module here, and a line in this list.
+import type { NetnsKind } from '../netns.js';
+import { fdbReader } from './fdb.js';
+import { IpvsReader } from './ipvs.js';
+import { linksReader } from './links.js';
+import { neighReader } from './neigh.js';
+import { NEEDS, type Need, type NsReader } from './types.js';
+
+export interface ReaderOptions {
+  /** namespace kinds IPVS is read in */
+  ipvsKinds?: readonly NetnsKind[];
+}
+
+export function createReaders(opts: ReaderOptions = {}): NsReader[] {
+  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds })];
+  return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));
+}
+
+/** The readers that serve `needs`. */
+export function readersFor(readers: readonly NsReader[], needs: Iterable<Need>): NsReader[] {
+  const wanted = new Set(needs);
+  return readers.filter((r) => wanted.has(r.need));
+}

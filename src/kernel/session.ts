@@ -1,0 +1,136 @@
+// A namespace's netlink sockets for one scrape, and how a failure is classified.
+// A session enters its namespace once, serves as many rounds of requests as the
+// readers need (IPVS asks for services, then their destinations), and is closed
+// before the scrape ends: a socket kept open would pin a deleted namespace.
+import { DecodeError } from './nl/attr.js';
+import { DumpInterruptedError, NetlinkError, type NlMessage, parseReply } from './nl/message.js';
+import type { NativeBinding, NativeError, NativeReply } from './native.js';
+import type { NetnsRef } from './netns.js';
+
+export type FailureReason =
+  | 'vanished'      // the namespace file went away or is no longer a namespace
+  | 'permission'    // EPERM/EACCES entering or talking to it
+  | 'timeout'       // netlink did not answer in time
+  | 'deadline'      // the scrape's deadline passed before it was read
+  | 'decode'        // a reply the codec could not make sense of
+  | 'netlink'       // the kernel answered with an error
+  | 'syscall';      // any other system call failure
+
+export class SampleError extends Error {
+  constructor(readonly reason: FailureReason, message: string) {
+    super(message);
+    this.name = 'SampleError';
+  }
+}
+
+export function classifyNativeError(e: NativeError): FailureReason {
+  if (e.errno === 'ENOENT' || (e.syscall === 'nsfs' && e.errno === 'EINVAL')) return 'vanished';
+  if (e.errno === 'EPERM' || e.errno === 'EACCES') return 'permission';
+  if (e.errno === 'ETIMEDOUT') return 'timeout';
+  return 'syscall';
+}
+
+export function classifyError(err: unknown): SampleError {
+  if (err instanceof SampleError) return err;
+  if (err instanceof DecodeError) return new SampleError('decode', err.message);
+  if (err instanceof DumpInterruptedError) return new SampleError('netlink', err.message);
+  if (err instanceof NetlinkError) {
+    const reason = err.code === 'EPERM' || err.code === 'EACCES' ? 'permission' : 'netlink';
+    return new SampleError(reason, err.message);
+  }
+  return new SampleError('syscall', (err as Error).message ?? String(err));
+}
+
+/** One netlink request: its protocol, its bytes (built with `seq`), and what it asks, for messages. */
+export interface NlRequest {
+  protocol: number;
+  seq: number;
+  message: Uint8Array;
+  what: string;
+}
+
+let nextSeq = 1;
+/** Sequence numbers are unique across every session of this process. */
+export function allocSeq(): number {
+  nextSeq = (nextSeq % 0x7fffffff) + 1;
+  return nextSeq;
+}
+
+export class NsSession {
+  private closed = false;
+
+  private constructor(
+    private readonly native: NativeBinding,
+    private readonly handle: unknown,
+    private readonly ports: ReadonlyMap<number, number>,
+    /** the namespace's label, for messages */
+    readonly subject: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Enter `path` once (null: our own namespace) and open one socket per protocol; a failure is a SampleError. */
+  static async open(native: NativeBinding, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number): Promise<NsSession> {
+    const distinct = [...new Set(protocols)];
+    const opened = await native.open(ref.path, distinct, timeoutMs);
+    if ('errno' in opened) {
+      throw new SampleError(classifyNativeError(opened), `${ref.name}: ${opened.syscall}: ${opened.message}`);
+    }
+    const ports = new Map(distinct.map((p, i) => [p, opened.ports[i]!]));
+    return new NsSession(native, opened.handle, ports, ref.name, timeoutMs);
+  }
+
+  /**
+   * Send the requests (in rounds of the addon's limit) and parse each reply:
+   * messages per request, or the request's own error (a SampleError, or the
+   * codec's NetlinkError/DumpInterruptedError for the caller to judge).
+   */
+  async exchange(requests: readonly NlRequest[]): Promise<Array<NlMessage[] | Error>> {
+    if (this.closed) throw new SampleError('syscall', `${this.subject}: session already closed`);
+    const out: Array<NlMessage[] | Error> = [];
+    const max = this.native.maxRequests;
+    for (let i = 0; i < requests.length; i += max) {
+      const batch = requests.slice(i, i + max);
+      const replies = await this.native.exchange(this.handle, batch.map((r) => [r.protocol, r.message]), this.timeoutMs);
+      batch.forEach((r, j) => out.push(this.parse(r, replies[j])));
+    }
+    return out;
+  }
+
+  /** exchange(), throwing the first failure. */
+  async exchangeAll(requests: readonly NlRequest[]): Promise<NlMessage[][]> {
+    const replies = await this.exchange(requests);
+    return replies.map((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close(this.handle);
+  }
+
+  private parse(r: NlRequest, reply: NativeReply | undefined): NlMessage[] | Error {
+    if (reply === undefined) return new SampleError('syscall', `${this.subject}: ${r.what}: no reply`);
+    if (!(reply instanceof Uint8Array)) {
+      return new SampleError(classifyNativeError(reply), `${this.subject}: ${reply.syscall}: ${r.what}: ${reply.message}`);
+    }
+    try {
+      return parseReply(reply, { seq: r.seq, port: this.ports.get(r.protocol)! }, r.what);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+}
+
+/** Open a session, run `fn`, and close it whatever happens. */
+export async function withSession<T>(native: NativeBinding, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[],
+  timeoutMs: number, fn: (s: NsSession) => Promise<T>): Promise<T> {
+  const session = await NsSession.open(native, ref, protocols, timeoutMs);
+  try {
+    return await fn(session);
+  } finally {
+    session.close();
+  }
+}
