@@ -144,11 +144,11 @@ const node = dashboard({
   tags: ['node'],
   vars: [netnsVar, interfaceVar],
   panels: [
-    stat('Namespaces', [target(`sum(swarmnet_netns{${sel()}})`)]),
-    stat('Overlay namespaces', [target(`sum(swarmnet_netns{${sel('netns_kind="overlay"')}})`)]),
+    stat('Namespaces', [target(`sum(swarmnet_netns_discovered{${sel()}})`)]),
+    stat('Overlay namespaces', [target(`sum(swarmnet_netns_discovered{${sel('netns_kind="overlay"')}})`)]),
     stat('Interfaces down', [target(`count(swarmnet_interface_up{${IF()}}) - sum(swarmnet_interface_up{${IF()}})`)], { thresholds: BAD }),
     stat('Namespaces not read', [target(`sum(swarmnet_netns_read_failures{${sel()}})`)], { thresholds: BAD }),
-    ts('Namespaces by kind', [target(`sum by (node, netns_kind) (swarmnet_netns{${sel()}})`, '{{node}} {{netns_kind}}')], { stack: true }),
+    ts('Namespaces by kind', [target(`sum by (node, netns_kind) (swarmnet_netns_discovered{${sel()}})`, '{{node}} {{netns_kind}}')], { stack: true }),
     ts('Receive by namespace', [target(`sum by (node, netns) (rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}]))`, '{{node}} {{netns}}')], { unit: 'Bps' }),
     ts('Transmit by namespace', [target(`sum by (node, netns) (rate(swarmnet_interface_transmit_bytes_total{${IF()}}[${RATE}]))`, '{{node}} {{netns}}')], { unit: 'Bps' }),
     ts('Receive by interface', [target(`rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}}')], { unit: 'Bps' }),
@@ -235,7 +235,7 @@ const exporter = dashboard({
     ts('Collector success', [target(`swarmnet_scrape_collector_success{${sel()}}`, '{{node}} {{collector}}')], { min: 0 }),
     ts('Errors by source and reason', [target(`sum by (node, source, reason) (rate(swarmnet_exporter_errors_total{${sel()}}[${RATE}]))`, '{{node}} {{source}} {{reason}}')], { unit: 'ops' }),
     ts('Namespaces and read failures', [
-      target(`sum by (node) (swarmnet_netns{${sel()}})`, '{{node}} namespaces'),
+      target(`sum by (node) (swarmnet_netns_discovered{${sel()}})`, '{{node}} namespaces'),
       target(`sum by (node, reason) (swarmnet_netns_read_failures{${sel()}})`, '{{node}} not read: {{reason}}'),
     ]),
     ts('Docker state age', [target(`swarmnet_docker_state_age_seconds{${sel()}}`, '{{node}}')], { unit: 's' }),

@@ -10,22 +10,55 @@ export interface Sample {
   value: SampleValue;
 }
 
+// The label names each label object was last validated against. Collectors
+// share one (interned, frozen) labels object across the families of an
+// interface, and those families share one label-name array: after the first
+// add, checking a sample costs one WeakMap lookup and an identity compare.
+const validatedFor = new WeakMap<Labels, readonly string[]>();
+
+function labelsMatch(labels: Labels, names: readonly string[]): boolean {
+  let i = 0;
+  for (const key in labels) {
+    if (key !== names[i]) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
 export class Family {
   // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work
   readonly labelSets: Labels[] = [];
   readonly values: SampleValue[] = [];
-  /**
-   * name: the full Prometheus text name; counters end in _total, info metrics in _info.
-   */
-  constructor(readonly name: string, readonly help: string, readonly type: MetricType) {
+  /** the full Prometheus text name; counters end in _total, info metrics in _info */
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  private readonly labelNames: readonly string[];
+
+  constructor(readonly def: MetricDef) {
+    const { name, type } = def;
     if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
     if (type === 'info' && !name.endsWith('_info')) throw new Error(`info metric ${name} must end in _info`);
+    this.name = name;
+    this.help = def.help;
+    this.type = type;
+    this.labelNames = def.labels;
   }
 
+  /** Throws when the label names, or their order, differ from the definition's. */
   add(labels: Labels, value: SampleValue): this {
+    if (validatedFor.get(labels) !== this.labelNames) this.validate(labels);
     this.labelSets.push(labels);
     this.values.push(value);
     return this;
+  }
+
+  private validate(labels: Labels): void {
+    if (!labelsMatch(labels, this.labelNames)) {
+      throw new Error(`${this.name}: labels must be [${this.labelNames.join(', ')}] in that order, got [${Object.keys(labels).join(', ')}]`);
+    }
+    // a label object built for one sample is not seen again: remember only shared (frozen) ones
+    if (Object.isFrozen(labels)) validatedFor.set(labels, this.labelNames);
   }
 
   get size(): number {
@@ -58,8 +91,10 @@ export class FamilySet {
   of(def: MetricDef): Family {
     let f = this.byName.get(def.name);
     if (!f) {
-      f = new Family(def.name, def.help, def.type);
+      f = new Family(def);
       this.byName.set(def.name, f);
+    } else if (f.def !== def) {
+      throw new Error(`${def.name}: two different definitions share this name`);
     }
     return f;
   }
@@ -69,6 +104,7 @@ export class FamilySet {
     for (const f of other.all()) {
       const mine = this.byName.get(f.name);
       if (!mine) this.byName.set(f.name, f);
+      else if (mine.def !== f.def) throw new Error(`${f.name}: two different definitions share this name`);
       else for (let i = 0; i < f.size; i++) mine.add(f.labelSets[i]!, f.values[i]!);
     }
   }

@@ -77,22 +77,40 @@ class Writer {
 // " <n>\n" for the small integers most counters and gauges hold
 const SMALL_VALUES = Array.from({ length: 1024 }, (_, n) => Buffer.from(` ${n}\n`, 'latin1'));
 
-/** Sample lines of a family; a duplicate series would make Prometheus reject the scrape, so only the first is kept. */
-function writeSamples(f: Family, w: Writer): void {
-  // interned (frozen) label sets are equal only if identical; others are compared by text
-  const seenObjects = new Set<Labels>();
-  const seenText = new Set<string>();
+/**
+ * Called for a series that appears twice in a family (same name and labels):
+ * the first one is kept and this one dropped. `labelsText` is the series'
+ * label part as rendered, e.g. `{netns="x",reason="y"}`.
+ */
+export type DuplicateSeriesHandler = (familyName: string, labelsText: string) => void;
+
+/** A series appeared twice in a family and the renderer was given no DuplicateSeriesHandler. */
+export class DuplicateSeriesError extends Error {
+  constructor(readonly familyName: string, readonly labelsText: string) {
+    super(`duplicate series ${familyName}${labelsText}: a collector added it twice`);
+    this.name = 'DuplicateSeriesError';
+  }
+}
+
+/**
+ * Sample lines of a family. A duplicate series would make Prometheus reject
+ * the whole scrape: without `onDuplicate` it throws DuplicateSeriesError, with
+ * it only the first is written and the handler told.
+ */
+function writeSamples(f: Family, w: Writer, onDuplicate: DuplicateSeriesHandler | undefined): void {
+  // Family.add checked the label names and their order against the definition,
+  // so the label text identifies the series. Each labels object caches its text,
+  // and a string caches its hash: this costs one Set lookup a sample.
+  const seen = new Set<string>();
   const name = Buffer.from(f.name, 'latin1');
   for (let i = 0; i < f.size; i++) {
-    const labels = f.labelSets[i]!;
-    const l = encoded(labels);
-    if (Object.isFrozen(labels)) {
-      if (seenObjects.has(labels)) continue;
-      seenObjects.add(labels);
-    } else {
-      if (seenText.has(l.text)) continue;
-      seenText.add(l.text);
+    const l = encoded(f.labelSets[i]!);
+    if (seen.has(l.text)) {
+      if (!onDuplicate) throw new DuplicateSeriesError(f.name, l.text);
+      onDuplicate(f.name, l.text);
+      continue;
     }
+    seen.add(l.text);
     w.bytes(name);
     w.bytes(l.bytes);
     const v = f.values[i]!;
@@ -101,26 +119,32 @@ function writeSamples(f: Family, w: Writer): void {
   }
 }
 
-/** `tail`: already rendered exposition appended as is (prom-client's process metrics). */
-export function renderPrometheus(families: Family[], tail = ''): Buffer {
+/**
+ * `tail`: already rendered exposition appended as is (prom-client's process metrics).
+ * `onDuplicate`: see DuplicateSeriesHandler; without it a duplicate series throws DuplicateSeriesError.
+ */
+export function renderPrometheus(families: Family[], tail = '', onDuplicate?: DuplicateSeriesHandler): Buffer {
   const w = new Writer();
   for (const f of families) {
     if (f.size === 0) continue;
     w.text(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type === 'info' ? 'gauge' : f.type}\n`);
-    writeSamples(f, w);
+    writeSamples(f, w, onDuplicate);
   }
   w.text(tail);
   return w.done();
 }
 
-/** `tail` must carry the closing "# EOF" line. */
-export function renderOpenMetrics(families: Family[], tail: string): Buffer {
+/**
+ * `tail` must carry the closing "# EOF" line.
+ * `onDuplicate`: see DuplicateSeriesHandler; without it a duplicate series throws DuplicateSeriesError.
+ */
+export function renderOpenMetrics(families: Family[], tail: string, onDuplicate?: DuplicateSeriesHandler): Buffer {
   const w = new Writer();
   for (const f of families) {
     if (f.size === 0) continue;
     const base = f.type === 'counter' ? f.name.slice(0, -'_total'.length) : f.type === 'info' ? f.name.slice(0, -'_info'.length) : f.name;
     w.text(`# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`);
-    writeSamples(f, w);
+    writeSamples(f, w, onDuplicate);
   }
   w.text(tail);
   return w.done();

@@ -7,7 +7,7 @@ export const collectorSuccess = metric('swarmnet_scrape_collector_success', 'gau
   '1 if the collector succeeded in this scrape, 0 if it failed.', ['collector']);
 export const errorsTotal = metric('swarmnet_exporter_errors_total', 'counter',
   'Failures while reading, by source and reason (vanished namespace, permission, timeout, deadline, decode, netlink, docker...).', ['source', 'reason']);
-export const namespaces = metric('swarmnet_netns', 'gauge',
+export const namespaces = metric('swarmnet_netns_discovered', 'gauge',
   'Network namespaces found in the configured directories in this scrape, by kind.', ['netns_kind']);
 export const namespaceReadFailures = metric('swarmnet_netns_read_failures', 'gauge',
   'Namespaces that could not be read in this scrape, by kind and reason.', ['netns_kind', 'reason']);
