@@ -70,14 +70,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // scrapes that joined one collection (e.g. an HA pair of Prometheus servers) share its rendering too
   const rendered = new WeakMap<object, { text?: Promise<Buffer>; om?: Promise<Buffer> }>();
+  // a duplicate series would make Prometheus reject the whole scrape: keep the first, count and log the rest
+  const onDuplicate = (family: string, labels: string) =>
+    opts.scraper.errors.record('exposition', 'duplicate_series', `${family}${labels}`, `duplicate series dropped: ${family}${labels}`);
   const render = (result: ScrapeResult, om: boolean): Promise<Buffer> => {
     let cache = rendered.get(result);
     if (!cache) rendered.set(result, (cache = {}));
     if (om) {
-      cache.om ??= registries.om.metrics().then((p) => renderOpenMetrics(result.families.all(), `${p.replace(/# EOF\s*$/, '')}# EOF\n`));
+      cache.om ??= registries.om.metrics().then((p) => renderOpenMetrics(result.families.all(), `${p.replace(/# EOF\s*$/, '')}# EOF\n`, onDuplicate));
       return cache.om;
     }
-    cache.text ??= registries.text.metrics().then((p) => renderPrometheus(result.families.all(), p));
+    cache.text ??= registries.text.metrics().then((p) => renderPrometheus(result.families.all(), p, onDuplicate));
     return cache.text;
   };
 
