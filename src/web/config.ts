@@ -1,6 +1,6 @@
 // The Prometheus exporter-toolkit web configuration file (--web.config.file):
-// TLS, client certificates, basic auth, extra response headers and a rate
-// limit, with the same keys and meanings as the Go exporters'. It is
+// TLS, client certificates, basic auth, extra response headers, a rate limit
+// and HTTP/2, with the same keys and meanings as the Go exporters'. It is
 // validated in full at start (a bad file stops the exporter with the file,
 // line and field named) and re-read when it or a file it names changes, or on
 // SIGHUP: a valid new version replaces users, headers, certificate and key,
@@ -30,15 +30,17 @@ import { watchForChanges } from './watch.js';
 export { WebConfigError } from './fields.js';
 export type { WebConfigSpec } from './schema.js';
 
-/** Options for fastify(): TLS when configured. */
-export type WebServerOptions = { https?: TlsOptions };
+/** Options for fastify(): TLS when configured, and HTTP/2 with HTTP/1.1 beside it unless http2: false. */
+export type WebServerOptions = { https?: TlsOptions & { allowHTTP1?: boolean }; http2?: true };
 
 export interface WebConfig {
   /** the file, or undefined when none was given (plain HTTP, no auth) */
   readonly path?: string;
   /** true when the server speaks TLS */
   readonly tls: boolean;
-  /** spread into fastify({ ... }): `https` options when TLS is on */
+  /** true when the server also speaks HTTP/2 (only over TLS, as in exporter-toolkit) */
+  readonly http2: boolean;
+  /** spread into fastify({ ... }): `https` (and `http2`) options when TLS is on */
   readonly serverOptions: WebServerOptions;
   /** the checked file contents in force */
   readonly spec: WebConfigSpec;
@@ -82,6 +84,16 @@ async function loadResolved(path: string): Promise<Resolved> {
 }
 
 /**
+ * HTTP/2 is negotiated by ALPN, so it needs TLS: Go's net/http (and so
+ * exporter-toolkit) serves it over TLS only, and without TLS `http2` has no
+ * effect. allowHTTP1 keeps HTTP/1.1 clients (most scrapers, the health check) working.
+ */
+function serverOptions(r: Resolved): WebServerOptions {
+  if (!r.tlsOptions) return {};
+  return r.spec.http2 ? { http2: true, https: { ...r.tlsOptions, allowHTTP1: true } } : { https: { ...r.tlsOptions } };
+}
+
+/**
  * Load and check a web config file. With no path, a config that serves plain
  * HTTP with no authentication. Throws WebConfigError naming the file, line and
  * field when the file is not valid.
@@ -91,14 +103,18 @@ export async function loadWebConfig(path?: string, opts: LoadWebConfigOptions = 
   let current: Resolved = file ? await loadResolved(file) : { spec: defaultWebConfigSpec(), files: [] };
   const auth = new BasicAuth(current.spec.users);
   let limiter = current.spec.rateLimit ? new RateLimiter(current.spec.rateLimit.burst, current.spec.rateLimit.intervalMs) : undefined;
-  const options: WebServerOptions = current.tlsOptions ? { https: { ...current.tlsOptions } } : {};
+  const options = serverOptions(current);
   const tlsOn = !!current.tlsOptions;
+  const http2On = options.http2 === true;
   let server: TlsServer | undefined;
 
   const apply = (next: Resolved) => {
     // the server object (http, https or http2) is made once, at start
     if (!!next.tlsOptions !== tlsOn) {
       throw new WebConfigError(file!, 'tls_server_config', `switching TLS ${tlsOn ? 'off' : 'on'} needs a restart; keeping the running configuration`);
+    }
+    if (tlsOn && next.spec.http2 !== http2On) {
+      throw new WebConfigError(file!, 'http_server_config.http2', `switching HTTP/2 ${http2On ? 'off' : 'on'} needs a restart; keeping the running configuration`);
     }
     if (server && next.tlsOptions) {
       server.setSecureContext(next.tlsOptions);
@@ -116,6 +132,7 @@ export async function loadWebConfig(path?: string, opts: LoadWebConfigOptions = 
   const web: WebConfig = {
     path: file,
     tls: tlsOn,
+    http2: http2On,
     serverOptions: options,
     get spec() {
       return current.spec;
@@ -127,6 +144,7 @@ export async function loadWebConfig(path?: string, opts: LoadWebConfigOptions = 
     },
     register(app: FastifyInstance) {
       if (tlsOn) {
+        // an https.Server or an http2 secure server: both are tls.Servers
         server = app.server as unknown as TlsServer;
         server.on('secureConnection', (socket: TLSSocket) => {
           const t = current.spec.tls;
