@@ -2,11 +2,10 @@
 // module of its concern. Pure: no file other than the text given is read
 // (loading the certificate and key is tls.ts' buildTlsOptions).
 import { parseUsers } from './basic-auth.js';
-import { Fields } from './fields.js';
+import { Fields, type Node } from './fields.js';
 import { parseHttpSection } from './http-server.js';
 import { type RateLimitSpec, parseRateLimit } from './rate-limit.js';
 import { type TlsSpec, parseTlsSection } from './tls.js';
-import type { Node } from './fields.js';
 
 const TOP_KEYS = ['tls_server_config', 'http_server_config', 'basic_auth_users', 'rate_limit'];
 
