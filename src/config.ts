@@ -1,7 +1,9 @@
 // The exporter's flags: their table, and their translation into options.
 import { allCollectors } from './collectors/index.js';
 import type { Collector } from './collectors/types.js';
+import { DurationError, parseDuration } from './duration.js';
 import { FlagError, type FlagDef, type FlagValue, helpText, parseFlags } from './flags.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 import { NETNS_KINDS, type NetnsKind, type NetnsRef } from './kernel/netns.js';
 
 export const DEFAULT_PORT = 9477;
@@ -25,7 +27,7 @@ export function flagDefs(): FlagDef[] {
     { name: 'docker.timeout', type: 'string', default: '10s', placeholder: 'DURATION', help: 'Timeout of one Docker API request.' },
     { name: 'docker.task-label', type: 'string', default: 'full', placeholder: 'full|slot', help: 'How the task label is spelled: full task name (<service>.<slot>.<task id>), or slot (<service>.<slot>, global: <service>.<node id>) so a replacement task continues its predecessor\'s series.' },
     { name: 'log.level', type: 'string', default: 'info', placeholder: 'LEVEL', help: 'Log level: debug, info, warn, error.' },
-    { name: 'log.format', type: 'string', default: 'json', placeholder: 'FORMAT', help: 'Log format: json (pino) only; kept for Prometheus-style compatibility.' },
+    { name: 'log.format', type: 'string', default: 'json', placeholder: 'json|logfmt', help: `Log format: ${LOG_FORMATS.join(' or ')} (logfmt as the Go exporters write it: ts=... level=info msg="...").` },
     { name: 'collector.overlay.max-endpoint-series', type: 'string', default: '100', placeholder: 'N', help: 'Upper bound of per-endpoint layer-2 inconsistency series per scrape (the per-network counts are always complete).' },
     { name: 'collector.ipvs.netns-kinds', type: 'list', default: ['lb', 'ingress_sbox'], placeholder: 'KIND', help: 'Namespace kinds where IPVS services and backends are read; repeatable (swarm programs IPVS only in lb and ingress_sbox).' },
     { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
@@ -54,17 +56,25 @@ export interface Config {
   dockerTimeoutMs: number;
   dockerTaskLabel: 'full' | 'slot';
   logLevel: string;
+  logFormat: LogFormat;
   collectors: Collector[];
   ipvsKinds: NetnsKind[];
   help: boolean;
   version: boolean;
 }
 
-export function parseDuration(s: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s);
-  if (!m) throw new FlagError(`--${flag}: "${s}" is not a duration (e.g. 500ms, 10s, 1m)`);
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+function duration(s: string, flag: string): number {
+  try {
+    return parseDuration(s);
+  } catch (err) {
+    if (err instanceof DurationError) throw new FlagError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+function logFormat(v: string): LogFormat {
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new FlagError(`--log.format: "${v}" is not one of ${LOG_FORMATS.join(', ')}`);
+  return v as LogFormat;
 }
 
 function regex(v: FlagValue, flag: string): RegExp | undefined {
@@ -105,14 +115,15 @@ export function loadConfig(argv: string[]): Config {
     interfaceExclude: regex(v.get('interface.exclude')!, 'interface.exclude'),
     networkInclude: regex(v.get('network.include')!, 'network.include'),
     networkExclude: regex(v.get('network.exclude')!, 'network.exclude'),
-    scrapeTimeoutMs: parseDuration(str('scrape.timeout'), 'scrape.timeout'),
+    scrapeTimeoutMs: duration(str('scrape.timeout'), 'scrape.timeout'),
     concurrency,
     dockerHost: str('docker.host'),
-    dockerResyncMs: parseDuration(str('docker.resync-interval'), 'docker.resync-interval'),
-    dockerRefreshMs: parseDuration(str('docker.refresh-interval'), 'docker.refresh-interval'),
-    dockerTimeoutMs: parseDuration(str('docker.timeout'), 'docker.timeout'),
+    dockerResyncMs: duration(str('docker.resync-interval'), 'docker.resync-interval'),
+    dockerRefreshMs: duration(str('docker.refresh-interval'), 'docker.refresh-interval'),
+    dockerTimeoutMs: duration(str('docker.timeout'), 'docker.timeout'),
     dockerTaskLabel: taskLabel(str('docker.task-label')),
     logLevel: str('log.level'),
+    logFormat: logFormat(str('log.format')),
     collectors: allCollectors({
       netdevExtendedStats: v.get('collector.netdev.extended-stats') === true,
       overlayMaxEndpointSeries: positiveInt(str('collector.overlay.max-endpoint-series'), 'collector.overlay.max-endpoint-series'),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseDuration, usage } from '../../src/config.js';
+import { loadConfig, usage } from '../../src/config.js';
+import { parseDuration } from '../../src/duration.js';
 import { FlagError } from '../../src/flags.js';
 import { scrapeBudgetMs, wantsOpenMetrics } from '../../src/app.js';
 
@@ -24,10 +25,15 @@ describe('flags', () => {
     expect(() => loadConfig(['--web.listen-address=9477'])).toThrow(/needs a port/);
     expect(() => loadConfig(['--scrape.timeout=10'])).toThrow(/not a duration/);
     expect(() => loadConfig(['--log.level=loud'])).toThrow(/--log.level/);
+    expect(() => loadConfig(['--log.format=text'])).toThrow(/--log.format: "text" is not one of json, logfmt/);
+    expect(() => loadConfig(['--docker.timeout=1m1m'])).toThrow(/^--docker.timeout: "1m1m" is not a duration: unit "m" out of order or repeated/);
   });
   it('parses durations and prints every flag in --help', () => {
-    expect(parseDuration('1.5s', 'x')).toBe(1500);
-    expect(parseDuration('2m', 'x')).toBe(120_000);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(loadConfig(['--scrape.timeout=1m30s', '--docker.resync-interval=1h']))
+      .toMatchObject({ scrapeTimeoutMs: 90_000, dockerResyncMs: 3_600_000, logFormat: 'json' });
+    expect(loadConfig(['--log.format=logfmt']).logFormat).toBe('logfmt');
     expect(usage()).toContain('--web.listen-address');
   });
 });

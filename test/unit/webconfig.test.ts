@@ -4,16 +4,20 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
-import fastify, { type FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTarget, healthcheck } from '../../src/web/healthcheck.js';
-import { WebConfigError, loadWebConfig, parseBasicAuthorization, parseGoDuration, parseWebConfig } from '../../src/web/config.js';
+import { WebConfigError, loadWebConfig } from '../../src/web/config.js';
+import { parseBasicAuthorization } from '../../src/web/basic-auth.js';
+import { parseWebConfig } from '../../src/web/schema.js';
+import { parseDuration } from '../../src/duration.js';
 
 let dir: string;
 const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -168,10 +172,10 @@ describe('web config file: validation', () => {
   });
 
   it('parses durations, authorization headers and relative paths', () => {
-    expect(parseGoDuration('1m30s')).toBe(90_000);
-    expect(parseGoDuration('250ms')).toBe(250);
-    expect(parseGoDuration('1.5h')).toBe(5_400_000);
-    expect(parseGoDuration('10')).toBeUndefined();
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(() => parseDuration('10')).toThrow(/not a duration/);
     expect(parseBasicAuthorization(`Basic ${Buffer.from('u:p:q').toString('base64')}`)).toEqual({ user: 'u', password: 'p:q' });
     expect(parseBasicAuthorization('Bearer abc')).toBeUndefined();
     const spec = parseWebConfig('tls_server_config:\n  cert_file: certs/a.crt\n  key_file: /abs/a.key\n', '/etc/swarmnet/web.yml');
@@ -211,7 +215,8 @@ function get(port: number, opts: { auth?: string; tls?: boolean; cert?: { cert: 
 
 async function serve(configPath: string, debounceMs = 50): Promise<{ app: FastifyInstance; port: number; web: Awaited<ReturnType<typeof loadWebConfig>> }> {
   const web = await loadWebConfig(configPath, { debounceMs, sighup: false });
-  const app = fastify({ ...web.serverOptions, logger: false });
+  // the server (http, https or http2) depends on the file: fastify's types cannot follow, as in app.ts
+  const app = fastify({ ...web.serverOptions, logger: false } as FastifyServerOptions);
   web.register(app);
   app.get('/metrics', async () => 'swarmnet_up 1\n');
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -375,6 +380,124 @@ describe('web config file: a real HTTPS server', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+interface H2Response { status: number; headers: http2.IncomingHttpHeaders; body: string; alpn: string | false | undefined }
+
+/** One request over an HTTP/2 connection (ALPN h2 only, as Prometheus' Go client offers it first). */
+function h2get(port: number, opts: { auth?: string; cert?: { cert: Buffer; key: Buffer }; path?: string } = {}): Promise<H2Response> {
+  return new Promise((resolveP, reject) => {
+    const client = http2.connect(`https://127.0.0.1:${port}`, { ca: pki.ca.cert, servername: 'localhost', ...(opts.cert ?? {}) });
+    client.on('error', (err) => {
+      client.destroy();
+      reject(err);
+    });
+    const headers: http2.OutgoingHttpHeaders = { ':path': opts.path ?? '/metrics' };
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const req = client.request(headers);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    let res: http2.IncomingHttpHeaders | undefined;
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('response', (h) => (res = h));
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const alpn = client.alpnProtocol;
+      client.close();
+      // a connection the server closes (client certificate refused) ends the stream with no response
+      if (!res) reject(new Error('connection closed without a response'));
+      else resolveP({ status: Number(res[':status']), headers: res, body, alpn });
+    });
+    req.on('error', (err) => {
+      client.destroy();
+      reject(err);
+    });
+    req.end();
+  });
+}
+
+/** The protocol the server picks when a client offers h2 and http/1.1. */
+function negotiated(port: number): Promise<string | false> {
+  return new Promise((resolveP, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: pki.ca.cert, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+      const p = s.alpnProtocol;
+      s.end();
+      resolveP(p ?? false);
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('web config file: HTTP/2', () => {
+  it('serves HTTP/2 over TLS by default, next to HTTP/1.1, with auth, headers and client certificates applied', async () => {
+    const p = writeConfig('h2.yml', [
+      'tls_server_config:',
+      '  cert_file: server.crt',
+      '  key_file: server.key',
+      'http_server_config:',
+      '  headers:',
+      '    X-Frame-Options: deny',
+      'basic_auth_users:',
+      `  prometheus: "${hash}"`,
+      '',
+    ].join('\n'));
+    const { app, port, web } = await serve(p);
+    try {
+      expect(web.http2).toBe(true);
+      expect(web.serverOptions).toMatchObject({ http2: true, https: { allowHTTP1: true } });
+      const ok = await h2get(port, { auth: `prometheus:${PASSWORD}` });
+      expect(ok).toMatchObject({ status: 200, body: 'swarmnet_up 1\n', alpn: 'h2' });
+      expect(ok.headers['x-frame-options']).toBe('deny');
+      const denied = await h2get(port, { auth: 'prometheus:wrong' });
+      expect(denied.status).toBe(401);
+      expect(denied.headers['www-authenticate']).toBe('Basic');
+      expect(denied.body).not.toContain('swarmnet_up');
+      expect(await negotiated(port)).toBe('h2');
+      // HTTP/1.1 clients (no ALPN, or http/1.1 only) still get in
+      const h1 = await get(port, { auth: `prometheus:${PASSWORD}` });
+      expect(h1.status).toBe(200);
+      expect(h1.body).toBe('swarmnet_up 1\n');
+    } finally {
+      await app.close();
+    }
+
+    const mtls = await serve(writeConfig('h2-mtls.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n'));
+    try {
+      expect((await h2get(mtls.port, { cert: pki.rogue })).status).toBe(200);
+      await expect(h2get(mtls.port)).rejects.toThrow();
+    } finally {
+      await mtls.app.close();
+    }
+  });
+
+  it('http2: false serves HTTP/1.1 only', async () => {
+    const p = writeConfig('h1.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nhttp_server_config:\n  http2: false\n');
+    const { app, port, web } = await serve(p);
+    try {
+      expect(web.http2).toBe(false);
+      expect(web.serverOptions).not.toHaveProperty('http2');
+      expect(await negotiated(port)).not.toBe('h2');
+      await expect(h2get(port)).rejects.toThrow();
+      const h1 = await get(port);
+      expect(h1.status).toBe(200);
+      expect(h1.body).toBe('swarmnet_up 1\n');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('has no effect without TLS (HTTP/2 needs TLS, as in exporter-toolkit) and cannot be switched without a restart', async () => {
+    const plain = await loadWebConfig(writeConfig('h2-plain.yml', 'http_server_config:\n  http2: true\n'), { watch: false, sighup: false });
+    expect(plain.http2).toBe(false);
+    expect(plain.serverOptions).toEqual({});
+
+    const p = writeConfig('h2-switch.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n');
+    const web = await loadWebConfig(p, { watch: false, sighup: false });
+    expect(web.http2).toBe(true);
+    writeFileSync(p, 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nhttp_server_config:\n  http2: false\n');
+    await expect(web.reload()).rejects.toThrow(/http_server_config.http2: switching HTTP\/2 off needs a restart/);
+    expect(web.spec.http2).toBe(true);
   });
 });
 
