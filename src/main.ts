@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Entry point: flags -> sources -> app -> listen; SIGTERM/SIGINT -> graceful close.
-import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
+import { createLogger } from './log.js';
 import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
@@ -12,7 +12,7 @@ import { REVISION, VERSION } from './version.js';
 import { loadWebConfig } from './web/config.js';
 
 export async function run(cfg: Config) {
-  const log = pino({ level: cfg.logLevel, base: { app: 'swarmnet-exporter' } });
+  const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
   // checked in full before anything starts: a bad file is a startup error naming file, line and field
   const web = await loadWebConfig(cfg.webConfigFile);
   const native = loadNative();
@@ -49,7 +49,7 @@ export async function run(cfg: Config) {
   });
   app.addHook('onClose', async () => docker.stop());
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
-  log.info({ address: app.addresses(), tls: web.tls, webConfig: web.path, netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
+  log.info({ address: app.addresses(), tls: web.tls, http2: web.http2, webConfig: web.path, netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
 
   let closing = false;
   const shutdown = async (signal: string) => {
