@@ -1,7 +1,7 @@
 // The exporter's numbers against the kernel's own (ip -s -s -j link, bridge -j fdb),
 // on a topology this test builds in namespaces of its own.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,28 @@ describe('interface counters', () => {
       const end = one(samples, 'swarmnet_interface_info', { netns: `${prefix}h${h}`, interface: 'eth0' });
       expect(end.labels).toMatchObject({ peer_netns: OVERLAY, peer_interface: `veth${h}` });
     }
+  });
+});
+
+describe('one trip per namespace', () => {
+  const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // the directory's own fd, closed by now
+    }
+  }).length;
+
+  it('enters each namespace once per scrape, for links, FDB and neighbours together, and keeps no socket', async () => {
+    const native = loadNative();
+    const openBefore = sockets();
+    const before = native.counters().nsEntries;
+    const samples = await scrapeSamples();
+    const entered = native.counters().nsEntries - before;
+    // every namespace of this test was read (it has series) and entered exactly once
+    for (const ns of nss.names) expect(pick(samples, 'swarmnet_interface_up', { netns: ns }).length, ns).toBeGreaterThan(0);
+    expect(entered).toBe(nss.names.length);
+    expect(sockets()).toBe(openBefore);
   });
 });
 
