@@ -52,8 +52,6 @@ export function parseDockerHost(host: string): Docker.DockerOptions {
   throw new Error(`docker host "${host}": expected unix:///path/to/docker.sock or tcp://host:port`);
 }
 
-type InspectWithOptions = (opts: Record<string, unknown>) => Promise<unknown>;
-
 export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
   const target = parseDockerHost(host);
   const api = new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 });
@@ -61,17 +59,13 @@ export function createDockerApi(host: string, opts: DockerApiOptions = {}): Dock
   const stream = new Docker({ ...target });
   return {
     target: host,
-    info: () => api.info() as Promise<unknown>,
-    nodes: async () => (await api.listNodes()) as unknown[],
-    services: async () => (await api.listServices()) as unknown[],
-    networks: async () => (await api.listNetworks()) as unknown[],
-    network: (id, verbose) => {
-      const network = api.getNetwork(id);
-      // dockerode passes options as the query string; its typings omit them for inspect
-      return (network.inspect as unknown as InspectWithOptions).call(network, verbose ? { verbose: true } : {});
-    },
-    containers: async () => (await api.listContainers({ all: true })) as unknown[],
-    container: (id) => api.getContainer(id).inspect() as Promise<unknown>,
+    info: () => api.info(),
+    nodes: () => api.listNodes(),
+    services: () => api.listServices(),
+    networks: () => api.listNetworks(),
+    network: (id, verbose) => api.getNetwork(id).inspect(verbose ? { verbose: true } : {}),
+    containers: () => api.listContainers({ all: true }),
+    container: (id) => api.getContainer(id).inspect(),
     events: async (filters, onEvent) => {
       const readable = (await stream.getEvents({ filters: JSON.stringify(filters) })) as NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
       let buffered = '';

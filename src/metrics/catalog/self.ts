@@ -2,9 +2,9 @@
 import { metric } from '../family.js';
 
 export const collectorDuration = metric('swarmnet_scrape_collector_duration_seconds', 'gauge',
-  'Time a collector took in this scrape (the shared kernel and Docker reads are reported as collectors "netns" and "docker").', ['collector']);
+  'Time a collector took in this scrape. collector="netns" is the shared kernel read of every namespace; collector="docker" is the last refresh of the Docker state cache, which runs on its own schedule, never in the scrape.', ['collector']);
 export const collectorSuccess = metric('swarmnet_scrape_collector_success', 'gauge',
-  '1 if the collector succeeded in this scrape, 0 if it failed.', ['collector']);
+  '1 if the collector succeeded in this scrape, 0 if it failed (a collector also fails when a namespace read it needs failed). collector="docker" is 1 while the Docker API answers (swarmnet_docker_up).', ['collector']);
 export const errorsTotal = metric('swarmnet_exporter_errors_total', 'counter',
   'Failures while reading, by source and reason (vanished namespace, permission, timeout, deadline, decode, netlink, docker...).', ['source', 'reason']);
 export const namespaces = metric('swarmnet_netns_discovered', 'gauge',
