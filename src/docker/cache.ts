@@ -11,7 +11,7 @@ import { type DockerApi, type DockerEvent, type EventStream, classifyDockerError
 import { type ContainerEntry, fetchRawState } from './fetch.js';
 import type { NameIndex } from '../names.js';
 import { type TaskLabelMode, buildNameIndex } from './resolve.js';
-import { type DockerState, EMPTY_STATE, type RawDockerState, parseDockerState, parseInfo } from './state.js';
+import { type DockerState, EMPTY_STATE, type RawDockerState, parseDockerState } from './state.js';
 
 export interface DockerCacheOptions {
   /** unix:///var/run/docker.sock, /path/to/docker.sock or tcp://host:port */
