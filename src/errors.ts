@@ -10,14 +10,20 @@ const MAX_REMEMBERED = 10_000;
 export class ErrorLedger {
   private readonly counts = new Map<string, number>();
   private readonly logged = new Set<string>();
+  private readonly explained = new Set<string>();
 
   constructor(private readonly log: Logger) {}
+
+  /** Failures of this source and reason were already explained once (a missing capability): count them, log at debug. */
+  explain(source: string, reason: string): void {
+    this.explained.add(`${source}\0${reason}`);
+  }
 
   record(source: string, reason: string, subject: string, message: string): void {
     const key = `${source}\0${reason}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     const once = `${key}\0${subject}`;
-    if (this.logged.has(once)) {
+    if (this.logged.has(once) || this.explained.has(key)) {
       this.log.debug({ source, reason, subject }, message);
       return;
     }

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
 import { createLogger } from './log.js';
+import { missingOwnCapabilities } from './capabilities.js';
 import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
@@ -39,6 +40,13 @@ export async function run(cfg: Config) {
     networkExclude: cfg.networkExclude,
     version: { version: VERSION, revision: REVISION },
   }, { native, docker }, log);
+  // one line naming what is missing, instead of a warning per namespace at every new namespace
+  const missing = missingOwnCapabilities() ?? [];
+  if (missing.length > 0) {
+    log.warn({ missing: missing.map((c) => c.name) },
+      `missing capabilities: ${missing.map((c) => `${c.name} (${c.cost})`).join('; ')}; everything else is served and each failure is counted in swarmnet_exporter_errors_total`);
+    for (const f of missing.flatMap((c) => c.expectedFailures)) scraper.errors.explain(f.source, f.reason);
+  }
   const app = await buildApp({
     scraper,
     logger: log,
