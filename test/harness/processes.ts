@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { sleep } from './wait.js';
+import { waitFor } from './wait.js';
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -51,13 +51,8 @@ export async function pidsMentioning(needle: string): Promise<number[]> {
 
 /** Wait up to timeoutMs for the pids to exit; those still alive. */
 export async function waitExited(pids: number[], timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let alive = pids.filter(pidAlive);
-  while (alive.length > 0 && Date.now() < deadline) {
-    await sleep(100);
-    alive = alive.filter(pidAlive);
-  }
-  return alive;
+  await waitFor(`pids ${pids.join(',')} to exit`, () => !pids.some(pidAlive), { timeoutMs, intervalMs: 100 }).catch(() => undefined);
+  return pids.filter(pidAlive);
 }
 
 /** SIGTERM, SIGKILL after timeoutMs; resolves once it exited. False when it needed SIGKILL. */
