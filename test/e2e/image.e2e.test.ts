@@ -1,122 +1,63 @@
 // The Dockerfile, built and run for real, with no registry:
-// - a dockerd of the test's own (socket, data root, exec root, pidfile and
-//   containerd namespaces under /tmp/swarmnet-img/, pulls blocked by a proxy on
-//   a closed loopback port, no bridge and no iptables: it never touches the
-//   machine's default daemon or /var/run/docker.sock);
-// - base images made from this machine's files (test/harness/node-image.sh):
-//   swarmnet/node-build:local for the build stage, swarmnet/node-base:local
-//   (node and its libraries only) for the runtime stage;
-// - `docker build` with those as NODE_IMAGE / BUILD_IMAGE (npm reaches the
-//   registry through the host network, like npm ci on the host);
+// - built by test/harness/exporter-image.ts on a private dockerd (no bridge, no
+//   iptables, never pulls: it never touches the machine's default daemon or
+//   /var/run/docker.sock), with base images made from this machine's files
+//   (test/harness/node-image.sh): swarmnet/node-build:local for the build stage,
+//   swarmnet/node-base:local (node and its libraries only) for the runtime stage,
+//   and npm reaching the registry through the host network, like npm ci on the host;
 // - deploy/stack.yml deploys it on a one-node swarm (test/harness/swarm.ts),
 //   and Prometheus with deploy/prometheus/prometheus.yml discovers and scrapes it;
 // - the image holds only the runtime files, carries the OCI labels, and runs:
 //   the container (capabilities SYS_ADMIN and NET_ADMIN, namespace folder
 //   bind-mounted with rslave propagation) reports a namespace created after it
 //   started, and its HEALTHCHECK turns healthy.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/exporter-target.js';
+import { type ExporterImage, buildExporterImage } from '../harness/exporter-image.js';
+import { waitForExporter } from '../harness/exporter.js';
+import { curl } from '../harness/http.js';
+import { bindNamespace, makeShared } from '../harness/mounts.js';
+import { TestNamespaces } from '../harness/netns.js';
+import { ROOT, packageVersion } from '../harness/paths.js';
+import { freePort } from '../harness/ports.js';
+import { parseProm, pick } from '../harness/prom.js';
+import { type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { run } from '../harness/run.js';
 import { E2E_ROOT, type Swarm, startSwarm } from '../harness/swarm.js';
-import { TestNamespaces } from '../helpers/netns.js';
-import { parseProm, pick } from '../helpers/prom.js';
+import { waitFor } from '../harness/wait.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BASE = '/tmp/swarmnet-img';
-const SOCK = join(BASE, 'docker.sock');
-const NETNS_DIR = join(BASE, 'netns');
-const NO_PULL = { HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', NO_PROXY: '', no_proxy: '' };
-const ENV = { ...process.env, DOCKER_HOST: `unix://${SOCK}`, DOCKER_BUILDKIT: '0' };
-const IMAGE = 'swarmnet-exporter:e2e';
 const CONTAINER = 'swarmnet-image-e2e';
-const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-const docker = (args: string[], timeoutMs = 120_000) =>
-  execFileSync('docker', args, { env: ENV, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`));
-}
-
-function stopDaemon() {
-  const pidfile = join(BASE, 'docker.pid');
-  if (existsSync(pidfile)) {
-    const pid = Number(readFileSync(pidfile, 'utf8'));
-    try {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 150; i++) {
-        process.kill(pid, 0);
-        execFileSync('sleep', ['0.1']);
-      }
-      process.kill(pid, 'SIGKILL');
-    } catch { /* gone */ }
-  }
-  for (const m of mountsUnder(BASE).reverse()) {
-    try { execFileSync('umount', ['-l', m]); } catch { /* gone */ }
-  }
-}
+const VERSION = packageVersion();
 
 const nets = new TestNamespaces(`swnimg${process.pid % 1000}-`);
-let buildSeconds = 0;
-let baseSeconds = 0;
+let image: ExporterImage;
+/** namespace files for the container, on a shared mount in the build daemon's folder */
+let netnsDir = '';
 
 beforeAll(async () => {
-  stopDaemon(); // a daemon or mounts left by an interrupted run
-  mkdirSync(NETNS_DIR, { recursive: true });
-  const daemon = spawn('dockerd', [
-    '-H', `unix://${SOCK}`, '--data-root', join(BASE, 'data'), '--exec-root', join(BASE, 'exec'),
-    '--pidfile', join(BASE, 'docker.pid'),
-    '--containerd-namespace', 'swarmnet-img', '--containerd-plugins-namespace', 'swarmnet-img-plugins',
-    '--bridge', 'none', '--iptables=false', '--ip-masq=false',
-  ], { env: { ...process.env, ...NO_PULL }, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
-  daemon.unref();
-  for (let i = 0; ; i++) {
-    try {
-      docker(['version', '--format', '{{.Server.Version}}'], 5000);
-      break;
-    } catch (err) {
-      if (i > 150) throw new Error(`dockerd did not come up: ${(err as Error).message}`);
-      await sleep(200);
-    }
-  }
+  image = await buildExporterImage({ revision: 'e2etest' });
   // rslave needs a shared (or slave) source mount, as / is on systemd hosts
-  if (!mountsUnder(NETNS_DIR).includes(NETNS_DIR)) execFileSync('mount', ['--bind', NETNS_DIR, NETNS_DIR]);
-  execFileSync('mount', ['--make-shared', NETNS_DIR]);
-
-  let t = Date.now();
-  execFileSync('bash', [join(ROOT, 'test/harness/node-image.sh'), 'all'], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  baseSeconds = (Date.now() - t) / 1000;
-
-  const cafile = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).trim();
-  t = Date.now();
-  docker([
-    'build', '--network', 'host', '--pull=false',
-    '--build-arg', 'NODE_IMAGE=swarmnet/node-base:local', '--build-arg', 'BUILD_IMAGE=swarmnet/node-build:local',
-    ...(cafile && cafile !== 'null' && cafile !== 'undefined' ? ['--build-arg', `NPM_CONFIG_CAFILE=${cafile}`] : []),
-    '--build-arg', 'REVISION=e2etest', '--build-arg', `VERSION=${VERSION}`,
-    '-t', IMAGE, ROOT,
-  ], 600_000);
-  buildSeconds = (Date.now() - t) / 1000;
-  process.stdout.write(`image e2e: base images ${baseSeconds.toFixed(1)} s, docker build ${buildSeconds.toFixed(1)} s\n`);
+  netnsDir = join(image.daemon.dir, 'netns');
+  await mkdir(netnsDir, { recursive: true });
+  await makeShared(netnsDir);
+  process.stdout.write(`image e2e: base images ${image.baseSeconds.toFixed(1)} s, docker build ${image.buildSeconds.toFixed(1)} s\n`);
 }, 900_000);
 
-afterAll(() => {
-  try { docker(['rm', '-f', CONTAINER], 30_000); } catch { /* not there */ }
-  try { docker(['image', 'prune', '-f'], 60_000); } catch { /* daemon gone */ }
+afterAll(async () => {
+  await image?.docker(['rm', '-f', CONTAINER], 30_000).catch(() => ''); // not there
   nets.destroy();
-  stopDaemon();
+  await image?.stop(); // the daemon, and the mounts under its folder
 }, 60_000);
 
 describe('the Docker image', () => {
-  it('defaults its VERSION label to the package version', () => {
-    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(`ARG VERSION=${VERSION}\n`);
+  it('defaults its VERSION label to the package version', async () => {
+    expect(await readFile(join(ROOT, 'Dockerfile'), 'utf8')).toContain(`ARG VERSION=${VERSION}\n`);
   });
 
-  it('holds the runtime files only, runs as root with node as entrypoint, with a health check and OCI labels', () => {
-    const cfg = JSON.parse(docker(['image', 'inspect', IMAGE, '--format', '{{json .Config}}'])) as {
+  it('holds the runtime files only, runs as root with node as entrypoint, with a health check and OCI labels', async () => {
+    const cfg = JSON.parse(await image.docker(['image', 'inspect', image.image, '--format', '{{json .Config}}'])) as {
       Entrypoint: string[]; User: string; Labels: Record<string, string>; Healthcheck: { Test: string[] }; WorkingDir: string; ExposedPorts: Record<string, unknown>;
     };
     expect(cfg.Entrypoint).toEqual(['node', 'dist/main.js']);
@@ -130,12 +71,12 @@ describe('the Docker image', () => {
       'org.opencontainers.image.version': VERSION,
       'org.opencontainers.image.licenses': 'Apache-2.0',
     });
-    const id = docker(['create', IMAGE]);
+    const id = await image.docker(['create', image.image]);
     let files: string[];
     try {
-      files = execFileSync('sh', ['-c', `docker export ${id} | tar -t`], { env: ENV, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n');
+      files = (await run('sh', ['-c', `docker export ${id} | tar -t`], { env: image.daemon.env, timeoutMs: 120_000 })).stdout.split('\n');
     } finally {
-      docker(['rm', id]);
+      await image.docker(['rm', id]);
     }
     const app = files.filter((f) => f.startsWith('app/')).map((f) => f.replace(/\/$/, ''));
     const top = new Set(app.map((f) => f.split('/')[1]).filter(Boolean));
@@ -154,46 +95,38 @@ describe('the Docker image', () => {
 
   it('runs with SYS_ADMIN and NET_ADMIN, sees namespaces created after it started (rslave), and turns healthy', async () => {
     const port = await freePort();
-    docker([
+    await image.docker([
       'run', '-d', '--name', CONTAINER, '--network', 'host',
       '--cap-drop', 'ALL', '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN',
-      '--mount', `type=bind,source=${NETNS_DIR},target=/var/run/docker/netns,readonly,bind-propagation=rslave`,
+      '--mount', `type=bind,source=${netnsDir},target=/var/run/docker/netns,readonly,bind-propagation=rslave`,
       '--health-interval', '1s', '--health-start-period', '1s',
-      IMAGE, `--web.listen-address=127.0.0.1:${port}`, '--netns.host=none', '--docker.host=unix:///nonexistent/docker.sock',
+      image.image, `--web.listen-address=127.0.0.1:${port}`, '--netns.host=none', '--docker.host=unix:///nonexistent/docker.sock',
     ]);
-    const metrics = async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-      return parseProm(await res.text());
-    };
-    let m = [] as ReturnType<typeof parseProm>;
-    for (let i = 0; i < 100; i++) {
-      try { m = await metrics(); break; } catch { await sleep(200); }
-    }
+    const url = `http://127.0.0.1:${port}`;
+    let m = parseProm(await waitForExporter(url, { path: '/metrics', timeoutMs: 20_000 }));
     expect(pick(m, 'swarmnet_build_info', {})[0]?.labels).toMatchObject({ version: VERSION, revision: 'e2etest' });
     expect(pick(m, 'swarmnet_interface_up', {}).length).toBe(0);
 
     // a namespace Docker would create later: an nsfs bind mount under the host folder
     const ns = nets.add('late');
-    execFileSync('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
-    const file = join(NETNS_DIR, '1-e2elate01');
-    writeFileSync(file, '');
-    execFileSync('mount', ['--bind', `/run/netns/${ns}`, file]);
+    await run('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
+    const file = join(netnsDir, '1-e2elate01');
+    await bindNamespace(`/run/netns/${ns}`, file);
     try {
-      m = await metrics();
+      m = parseProm(await curl(`${url}/metrics`));
       const br = pick(m, 'swarmnet_interface_info', { netns: '1-e2elate01', interface: 'br0' });
       expect(br).toHaveLength(1);
       expect(br[0]!.labels).toMatchObject({ netns_kind: 'overlay', kind: 'bridge' });
       expect(pick(m, 'swarmnet_scrape_collector_success', { collector: 'netdev' })[0]?.value).toBe(1);
 
-      let status = '';
-      for (let i = 0; i < 60 && status !== 'healthy'; i++) {
-        status = docker(['inspect', CONTAINER, '--format', '{{.State.Health.Status}}']);
-        if (status !== 'healthy') await sleep(500);
-      }
+      const status = await waitFor('the container to turn healthy', async () => {
+        const st = await image.docker(['inspect', CONTAINER, '--format', '{{.State.Health.Status}}']);
+        return st === 'healthy' ? st : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
       expect(status).toBe('healthy');
     } finally {
-      execFileSync('umount', [file]);
-      execFileSync('rm', ['-f', file]);
+      await run('umount', [file]);
+      await rm(file, { force: true });
     }
   });
 });
@@ -205,51 +138,26 @@ describe('the Docker image', () => {
 describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometheus.yml', () => {
   let swarm: Swarm | undefined;
   let promDir = '';
-  let promPid: number | undefined;
+  let prom: Prometheus | undefined;
   const promPort = 19090;
-
-  const inNode = async (args: string[], timeoutMs = 30_000) => swarm!.manager.nsenter(swarm!.manager.netnsFile, args, { timeoutMs });
-  const promQuery = async (q: string) => {
-    const out = await inNode(['curl', '-sf', '--data-urlencode', `query=${q}`, `http://127.0.0.1:${promPort}/api/v1/query`]);
-    return (JSON.parse(out) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
-  };
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = await fn();
-        if (v !== undefined) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-      await sleep(1000);
-    }
-  };
-
   let sharedRoot = false;
 
   beforeAll(async () => {
     // rslave needs the namespace folder on a shared (or slave) mount, as / is
     // on systemd hosts; / is private here, so the swarm's folder becomes a
     // shared mount before its dockerd makes any namespace file
-    mkdirSync(E2E_ROOT, { recursive: true });
-    if (!mountsUnder(E2E_ROOT).includes(E2E_ROOT)) {
-      execFileSync('mount', ['--rbind', E2E_ROOT, E2E_ROOT]);
-      sharedRoot = true;
-    }
-    execFileSync('mount', ['--make-rshared', E2E_ROOT]);
+    await mkdir(E2E_ROOT, { recursive: true });
+    sharedRoot = await makeShared(E2E_ROOT, { recursive: true });
     swarm = await startSwarm({ nodes: 1 });
     const node = swarm.manager;
     // the image, from the build daemon into the node's
-    const tar = join(BASE, 'image.tar');
-    docker(['save', '-o', tar, IMAGE], 120_000);
+    const tar = join(image.daemon.dir, 'image.tar');
+    await image.save(tar);
     await node.docker(['load', '-i', tar], { timeoutMs: 120_000 });
-    rmSync(tar, { force: true });
+    await rm(tar, { force: true });
     await node.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', join(ROOT, 'deploy/stack.yml'), 'swarmnet'], {
       timeoutMs: 60_000,
-      env: { SWARMNET_IMAGE: IMAGE, SWARMNET_DOCKER_SOCKET: node.socket, SWARMNET_NETNS_DIR: node.netnsDir },
+      env: { SWARMNET_IMAGE: image.image, SWARMNET_DOCKER_SOCKET: node.socket, SWARMNET_NETNS_DIR: node.netnsDir },
     });
   }, 300_000);
 
@@ -257,43 +165,38 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     const t0 = Date.now();
     const step = (what: string) => process.stdout.write(`stack e2e teardown: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     try {
-      if (promPid) {
-        try { process.kill(promPid, 'SIGTERM'); } catch { /* gone */ }
-        for (let i = 0; i < 50; i++) {
-          try { process.kill(promPid, 0); } catch { break; }
-          await sleep(100);
-        }
-      }
-      if (promDir) rmSync(promDir, { recursive: true, force: true });
+      await prom?.stop(5_000);
+      if (promDir) await rm(promDir, { recursive: true, force: true });
       step('prometheus stopped');
       if (swarm) {
         // remove the stack first so that dockerd has no task to stop on its way down
         await swarm.manager.docker(['stack', 'rm', 'swarmnet'], { allowFailure: true, timeoutMs: 30_000 });
-        await until('the exporter task gone', async () =>
-          (await swarm!.manager.docker(['ps', '-aq', '-f', 'label=com.docker.swarm.service.name=swarmnet_exporter'])) === '' ? true : undefined, 60_000).catch(() => undefined);
+        await waitFor('the exporter task gone', async () =>
+          (await swarm!.manager.docker(['ps', '-aq', '-f', 'label=com.docker.swarm.service.name=swarmnet_exporter'])) === '',
+        { timeoutMs: 60_000, intervalMs: 1_000 }).catch(() => undefined);
         step('stack removed');
       }
     } finally {
       await swarm?.down();
       step('swarm down');
-      if (sharedRoot) execFileSync('umount', ['-l', E2E_ROOT]);
+      if (sharedRoot) await run('umount', ['-l', E2E_ROOT]);
     }
   }, 240_000);
 
   it('runs one healthy exporter task per node, with the capabilities, mounts and host-mode port of the stack', async () => {
     const node = swarm!.manager;
-    const cid = await until('a healthy exporter task', async () => {
+    const cid = await waitFor('a healthy exporter task', async () => {
       const ids = (await node.docker(['ps', '-q', '-f', 'label=com.docker.swarm.service.name=swarmnet_exporter'])).split('\n').filter(Boolean);
       if (ids.length !== 1) return undefined;
       const health = await node.docker(['inspect', ids[0]!, '--format', '{{.State.Health.Status}}']);
       return health === 'healthy' ? ids[0] : undefined;
-    }, 120_000);
+    }, { timeoutMs: 120_000, intervalMs: 1_000 });
     const host = JSON.parse(await node.docker(['inspect', cid, '--format', '{{json .HostConfig}}'])) as { CapAdd: string[]; Mounts: Array<{ Target: string; ReadOnly: boolean; BindOptions?: { Propagation: string } }>; NetworkMode: string };
     expect(host.CapAdd.sort()).toEqual(['CAP_NET_ADMIN', 'CAP_SYS_ADMIN']);
     const netns = host.Mounts.find((m) => m.Target === '/var/run/docker/netns')!;
     expect(netns.BindOptions?.Propagation).toBe('rslave');
     expect(host.Mounts.find((m) => m.Target === '/var/run/docker.sock')!.ReadOnly).toBe(true);
-    const text = await inNode(['curl', '-sf', `http://${node.address}:9477/metrics`]);
+    const text = await curl(`http://${node.address}:9477/metrics`, { netnsFile: node.netnsFile, timeoutMs: 30_000 });
     const m = parseProm(text);
     expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_node_info', {})[0]?.labels).toMatchObject({ hostname: node.name, role: 'manager' });
@@ -304,32 +207,28 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
 
   it('is discovered by dockerswarm_sd (role tasks) and scraped at <node address>:9477 with the node label', async () => {
     const node = swarm!.manager;
-    promDir = join(BASE, `prometheus-${process.pid}`);
-    mkdirSync(join(promDir, 'rules'), { recursive: true });
-    const cfg = readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')
+    promDir = join(image.daemon.dir, `prometheus-${process.pid}`);
+    await mkdir(join(promDir, 'rules'), { recursive: true });
+    const cfg = (await readFile(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'))
       .replace('host: unix:///var/run/docker.sock', `host: unix://${node.socket}`)
       .replace('refresh_interval: 30s', 'refresh_interval: 5s')
       .replace('- targets: ["localhost:9090"]', `- targets: ["127.0.0.1:${promPort}"]`);
     expect(cfg).toContain(`unix://${node.socket}`);
-    writeFileSync(join(promDir, 'prometheus.yml'), cfg);
-    writeFileSync(join(promDir, 'rules', 'swarmnet.rules.yml'), readFileSync(join(ROOT, 'deploy/prometheus/rules/swarmnet.rules.yml')));
-    const child = spawn('nsenter', [`--net=${node.netnsFile}`, '--', '/usr/bin/prometheus',
-      `--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], { stdio: 'ignore', detached: true });
-    child.unref();
-    promPid = child.pid;
-    const up = await until('the exporter target up in Prometheus', async () => {
-      const r = await promQuery('up{job="swarmnet"}');
+    await writeFile(join(promDir, 'rules', 'swarmnet.rules.yml'), await readFile(join(ROOT, 'deploy/prometheus/rules/swarmnet.rules.yml')));
+    // rule_files (rules/*.yml) are relative to the configuration file: promDir/rules
+    prom = await startPrometheus({ netnsFile: node.netnsFile, dir: promDir, port: promPort, config: parseYaml(cfg) });
+    const up = await waitFor('the exporter target up in Prometheus', async () => {
+      const r = await prom!.series('up{job="swarmnet"}');
       return r.length > 0 && r.every((s) => s.value[1] === '1') ? r : undefined;
-    }, 120_000);
+    }, { timeoutMs: 120_000, intervalMs: 1_000 });
     expect(up).toHaveLength(1);
     expect(up[0]!.metric).toMatchObject({ job: 'swarmnet', instance: `${node.address}:9477`, node: node.name, swarm_service: 'swarmnet_exporter' });
     // the manager's node list: its node label became exported_node, and the coverage rule finds every node scraped
-    const nodes = await promQuery('swarmnet_swarm_node_info{job="swarmnet"}');
+    const nodes = await prom!.series('swarmnet_swarm_node_info{job="swarmnet"}');
     expect(nodes.map((s) => [s.metric.node, s.metric.exported_node])).toEqual([[node.name, node.name]]);
     const rule = (await import('../unit/promql-exprs.js')).shippedExprs().find((e) => e.source.endsWith('SwarmnetNodeWithoutExporter'))!;
-    expect(await promQuery(rule.expr)).toEqual([]);
+    expect(await prom!.series(rule.expr)).toEqual([]);
     // and without the exporter's target, the same join names the node
-    expect((await promQuery(rule.expr.replace('up{job="swarmnet"}', 'up{job="none"}'))).map((s) => s.metric.node)).toEqual([node.name]);
+    expect((await prom!.series(rule.expr.replace('up{job="swarmnet"}', 'up{job="none"}'))).map((s) => s.metric.node)).toEqual([node.name]);
   }, 180_000);
 });

@@ -7,43 +7,30 @@
 // - a panel or variable whose every input selector has data returns data: a
 //   join, filter or aggregation that loses everything is a broken query. Panels
 //   whose inputs the target does not have (no dockerd, no IPVS here) are listed.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExporterTarget, freePort, startExporterTarget } from '../harness/exporter-target.js';
+import { type ExporterTarget, startExporterTarget } from '../harness/exporter-target.js';
+import { freePort } from '../harness/ports.js';
+import { type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { waitFor } from '../harness/wait.js';
 import { RULES_DIR, concreteExpr, metricNames, shippedExprs } from '../unit/promql-exprs.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const SCRAPE_INTERVAL_S = 2;
 
-interface QueryResult { status: string; error?: string; data?: { resultType: string; result: unknown[] } }
-
 let target: ExporterTarget | undefined;
-let prom: ChildProcess | undefined;
-let promUrl = '';
+let prom: Prometheus | undefined;
 let dir = '';
-let promLog = '';
 
-async function query(expr: string): Promise<QueryResult> {
-  const res = await fetch(`${promUrl}/api/v1/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: expr }),
-  });
-  return (await res.json()) as QueryResult;
-}
-
+/** Poll `fn` until it returns a value; a Prometheus that exited fails at once, with its log. */
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (prom && prom.exitCode !== null) throw new Error(`prometheus exited (${prom.exitCode}) while waiting for ${what}:\n${promLog.slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; prometheus log:\n${promLog.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  return waitFor(what, async () => {
+    if (!prom!.running()) throw new Error('prometheus exited');
+    return fn();
+  }, { timeoutMs, intervalMs: 500 }).catch((err: Error) => {
+    throw new Error(`${err.message}; prometheus log:\n${prom!.log().slice(-3000)}`);
+  });
 }
 
 /** The vector selectors of an expression: each metric name with its matchers, as written. */
@@ -58,61 +45,49 @@ function selectors(expr: string): string[] {
 beforeAll(async () => {
   target = await startExporterTarget();
   dir = mkdtempSync(join(tmpdir(), 'swarmnet-prometheus-'));
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  const config = {
-    global: { scrape_interval: `${SCRAPE_INTERVAL_S}s`, scrape_timeout: `${SCRAPE_INTERVAL_S * 1000 - 500}ms`, evaluation_interval: `${SCRAPE_INTERVAL_S}s` },
-    rule_files: [join(RULES_DIR, '*.yml')],
-    scrape_configs: [{
-      job_name: 'swarmnet',
-      scheme: target.scheme,
-      metrics_path: target.metricsPath,
-      static_configs: [{ targets: [target.address], labels: target.labels }],
-    }],
-  };
-  writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2)); // JSON is YAML
-  prom = spawn(PROMETHEUS, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  prom.stdout!.on('data', (c: Buffer) => (promLog += c.toString()));
-  prom.stderr!.on('data', (c: Buffer) => (promLog += c.toString()));
-  await until('prometheus ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+  prom = await startPrometheus({
+    dir,
+    port: await freePort(),
+    config: {
+      global: { scrape_interval: `${SCRAPE_INTERVAL_S}s`, scrape_timeout: `${SCRAPE_INTERVAL_S * 1000 - 500}ms`, evaluation_interval: `${SCRAPE_INTERVAL_S}s` },
+      rule_files: [join(RULES_DIR, '*.yml')],
+      scrape_configs: [{
+        job_name: 'swarmnet',
+        scheme: target.scheme,
+        metrics_path: target.metricsPath,
+        static_configs: [{ targets: [target.address], labels: target.labels }],
+      }],
+    },
+  });
   // enough scrapes for rate() over 1m windows
   await until('five successful scrapes', async () => {
-    const r = await query('count_over_time(up{job="swarmnet"}[1m]) >= 5 and up{job="swarmnet"} == 1');
+    const r = await prom!.query('count_over_time(up{job="swarmnet"}[1m]) >= 5 and up{job="swarmnet"} == 1');
     return (r.data?.result.length ?? 0) > 0 ? true : undefined;
   });
 }, 180_000);
 
 afterAll(async () => {
-  if (prom && prom.exitCode === null) {
-    prom.kill('SIGTERM');
-    await new Promise((r) => { prom!.once('exit', r); setTimeout(r, 10_000); });
-  }
+  await prom?.stop();
   await target?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('shipped PromQL on a real Prometheus', () => {
   it('scrapes the exporter with the target labels the swarm relabelling gives', async () => {
-    const r = await query('up{job="swarmnet"}');
+    const r = await prom!.query('up{job="swarmnet"}');
     expect(r.status).toBe('success');
     expect(r.data!.result).toHaveLength(1);
-    const s = r.data!.result[0] as { metric: Record<string, string>; value: [number, string] };
+    const s = r.data!.result[0]!;
     expect(s.value[1]).toBe('1');
     expect(s.metric).toMatchObject(target!.labels);
-    const info = await query('swarmnet_build_info{job="swarmnet"}');
+    const info = await prom!.query('swarmnet_build_info{job="swarmnet"}');
     expect(info.data!.result).toHaveLength(1);
   });
 
   it('loads every alerting rule and evaluates each without error', async () => {
     const expected = shippedExprs().filter((e) => e.kind === 'alert').length;
     const rules = await until('every rule evaluated', async () => {
-      const res = (await (await fetch(`${promUrl}/api/v1/rules?type=alert`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
-      const all = res.data.groups.flatMap((g) => g.rules);
+      const all = await prom!.rules();
       return all.length === expected && all.every((r) => r.health !== 'unknown') ? all : undefined;
     });
     expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
@@ -127,7 +102,7 @@ describe('shipped PromQL on a real Prometheus', () => {
     const presence = new Map<string, boolean>();
     for (const e of exprs) {
       const q = concreteExpr(e.expr);
-      const r = await query(q);
+      const r = await prom!.query(q);
       if (r.status !== 'success') {
         failures.push(`${e.source}: ${r.error} in ${q}`);
         continue;
@@ -136,7 +111,7 @@ describe('shipped PromQL on a real Prometheus', () => {
       const inputs = selectors(q);
       let allPresent = inputs.length > 0;
       for (const sel of inputs) {
-        if (!presence.has(sel)) presence.set(sel, ((await query(`count(${sel})`)).data?.result.length ?? 0) > 0);
+        if (!presence.has(sel)) presence.set(sel, ((await prom!.query(`count(${sel})`)).data?.result.length ?? 0) > 0);
         if (!presence.get(sel)) allPresent = false;
       }
       if (!allPresent) {

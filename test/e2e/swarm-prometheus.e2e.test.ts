@@ -36,17 +36,21 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile, rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ExporterImage, buildExporterImage } from '../harness/exporter-image.js';
-import { type ExporterProcess, type PromAlert, type PrometheusInNetns, curlIn, startExporterProcess, startPrometheus } from '../harness/in-netns.js';
-import { type Swarm, type SwarmNode, run, startSwarm, waitFor } from '../harness/swarm.js';
-import { type PromSample, parseProm, pick } from '../helpers/prom.js';
+import { type ExporterProcess, startExporter } from '../harness/exporter.js';
+import { curlIn } from '../harness/http.js';
+import { namespaceFilesIn } from '../harness/mounts.js';
+import { ROOT } from '../harness/paths.js';
+import { type PromSample, parseProm, pick } from '../harness/prom.js';
+import { type PromAlert, type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
+import { eventually as eventuallyOf, waitFor } from '../harness/wait.js';
 import { RULES_DIR, type ShippedExpr, alertRules, concreteExpr, metricNames, ruleFiles, shippedExprs } from '../unit/promql-exprs.js';
 
 const started = Date.now();
-const ROOT = join(import.meta.dirname, '..', '..');
 const STACK_FILE = join(ROOT, 'deploy', 'stack.yml');
 const PROM_CONFIG = join(ROOT, 'deploy', 'prometheus', 'prometheus.yml');
 const STACK = 'swarmnet';
@@ -117,7 +121,7 @@ let node1: SwarmNode;
 let node2: SwarmNode;
 let nodes: SwarmNode[] = [];
 let imageBuild: Promise<ExporterImage> | undefined;
-let prom: PrometheusInNetns | undefined;
+let prom: Prometheus | undefined;
 const exporters = new Map<string, ExporterProcess>();
 let workDir = '';
 let targetsFile = '';
@@ -166,23 +170,8 @@ async function activeAlerts(name: string): Promise<PromAlert[]> {
 }
 
 /** Poll `check` (which asserts) until it passes; its value. */
-async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  let result: T | undefined;
-  await waitFor(what, async () => {
-    result = await check();
-    return true;
-  }, { timeoutMs, intervalMs: 500 });
-  return result as T;
-}
-
-/** nsfs mounts directly in a namespace folder: the namespaces the node's exporter must report */
-function namespaceFiles(dir: string): string[] {
-  const names = readFileSync('/proc/self/mounts', 'utf8').split('\n')
-    .map((l) => l.split(' '))
-    .filter(([, mnt, type]) => type === 'nsfs' && mnt !== undefined && dirname(mnt) === dir)
-    .map(([, mnt]) => basename(mnt!));
-  return [...new Set(names)].sort();
-}
+const eventually = <T>(what: string, check: () => Promise<T>, timeoutMs = 30_000): Promise<T> =>
+  eventuallyOf(what, check, { timeoutMs, intervalMs: 500 });
 
 async function scrapeNode(n: SwarmNode): Promise<PromSample[]> {
   return parseProm(await curlIn(node1.netnsFile, `http://${n.address}:${PORT}/metrics`));
@@ -228,7 +217,7 @@ beforeAll(async () => {
   step('services running');
 
   for (const n of nodes) {
-    exporters.set(n.name, await startExporterProcess({ netnsFile: n.netnsFile, address: n.address, port: PORT, netnsDir: n.netnsDir, dockerHost: n.host }));
+    exporters.set(n.name, await startExporter({ netnsFile: n.netnsFile, listen: `${n.address}:${PORT}`, netnsDir: n.netnsDir, dockerHost: n.host, hostNetns: 'none' }));
   }
 
   // inside the swarm's folder: a crashed run's leftovers go with the swarm's (cleanupLeftovers)
@@ -499,7 +488,7 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
         expect(pick(m, 'swarmnet_node_info', {}).map((s) => s.labels.hostname)).toEqual([n.name]);
         expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
         const reported = [...new Set(pick(m, 'swarmnet_netns_info', {}).map((s) => s.labels.netns!))].sort();
-        expect(reported).toEqual(namespaceFiles(n.netnsDir));
+        expect(reported).toEqual(namespaceFilesIn(n.netnsDir));
         // its own sandbox among them, named after its task
         const own = pick(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service: SWARM_SERVICE });
         expect(own.map((s) => s.labels.container_id)).toEqual([containers.get(n.name)]);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
 import { DOCKER_EXTRA } from '../../src/collectors/swarm.js';
 import { DockerStateCache } from '../../src/docker/cache.js';
-import { testExporter } from '../helpers/exporter.js';
-import { type PromSample, one, parseProm, pick } from '../helpers/prom.js';
+import { testExporter } from '../harness/exporter.js';
+import { type PromSample, one, parseProm, pick } from '../harness/prom.js';
 import { type Swarm, startSwarm } from '../harness/swarm.js';
 
 describe('a one-node swarm', { timeout: 60_000 }, () => {

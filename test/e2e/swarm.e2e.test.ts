@@ -3,8 +3,7 @@
 // directory, the scrape pipeline and /metrics through fastify inject.
 // Ground truth comes from the docker CLI and iproute2, never from the code under test.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
@@ -14,14 +13,17 @@ import { createDockerApi } from '../../src/docker/client.js';
 import { loadNative } from '../../src/kernel/native.js';
 import { discoverNetns } from '../../src/kernel/netns.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
-import { testExporter } from '../helpers/exporter.js';
-import { type PromSample, one as oneOf, parseProm, pick } from '../helpers/prom.js';
-import { type Swarm, type SwarmNode, run, startSwarm, waitFor } from '../harness/swarm.js';
+import { testExporter } from '../harness/exporter.js';
+import { ROOT } from '../harness/paths.js';
+import { type PromSample, one as oneOf, parseProm, pick } from '../harness/prom.js';
+import { run } from '../harness/run.js';
+import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
+import { eventually as eventuallyOf, waitFor } from '../harness/wait.js';
 
 const one = (m: PromSample[], name: string, match: Record<string, string> = {}) => oneOf(m, name, match);
 const select = (m: PromSample[], name: string, match: Record<string, string> = {}) => pick(m, name, match);
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'docker');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'docker');
 const CAPTURE = process.env.SWARMNET_CAPTURE_FIXTURES === '1';
 
 interface LocalTask {
@@ -72,14 +74,8 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
     return samples;
   };
   /** scrape until `check` passes (it throws/expects otherwise) */
-  const eventually = async <T>(what: string, check: (m: PromSample[]) => T | Promise<T>, timeoutMs = 30_000): Promise<T> => {
-    let result: T | undefined;
-    await waitFor(what, async () => {
-      result = await check(await scrape());
-      return true;
-    }, { timeoutMs, intervalMs: 300 });
-    return result!;
-  };
+  const eventually = <T>(what: string, check: (m: PromSample[]) => T | Promise<T>, timeoutMs = 30_000): Promise<T> =>
+    eventuallyOf(what, async () => check(await scrape()), { timeoutMs, intervalMs: 300 });
 
   const vxlanOf = async (netnsFile: string): Promise<string> => {
     const links = JSON.parse(await node1.nsenter(netnsFile, ['ip', '-j', '-d', 'link', 'show'])) as KernelLink[];

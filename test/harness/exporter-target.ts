@@ -10,13 +10,15 @@
 // and load-balancer families are absent (or report Docker down).
 // SWARMNET_E2E_TARGET=http://host:port/metrics scrapes an exporter that is
 // already running (on a real swarm node) instead.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestNamespaces, sh } from '../helpers/netns.js';
+import { type ExporterProcess, startExporter } from './exporter.js';
+import { bindNamespace, unmountUnder } from './mounts.js';
+import { TestNamespaces } from './netns.js';
+import { freePort } from './ports.js';
+import { sh } from './run.js';
 
 export interface ExporterTarget {
   /** host:port for Prometheus' static_configs */
@@ -27,19 +29,6 @@ export interface ExporterTarget {
   labels: Record<string, string>;
   /** stop what was started; nothing for an external target */
   close(): Promise<void>;
-}
-
-const ROOT = join(import.meta.dirname, '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startExporterTarget(): Promise<ExporterTarget> {
@@ -62,12 +51,10 @@ async function startLocalExporter(): Promise<ExporterTarget> {
   const tag = randomBytes(3).toString('hex');
   const nets = new TestNamespaces(`swnprom${process.pid % 1000}-`);
   const dir = mkdtempSync(join(tmpdir(), 'swarmnet-prom-e2e-'));
-  const mounts: string[] = [];
-  let child: ChildProcess | undefined;
-  const cleanup = () => {
-    for (const m of mounts.reverse()) {
-      try { execFileSync('umount', [m]); } catch { /* already gone */ }
-    }
+  let exporter: ExporterProcess | undefined;
+  const cleanup = async () => {
+    await exporter?.stop(5_000);
+    await unmountUnder(dir);
     nets.destroy();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -91,49 +78,21 @@ ip -n ${ov} neigh add 198.18.77.4 lladdr 02:42:c6:12:4d:04 dev vxlan0 nud perman
 ip netns exec ${sb} ping -c 3 -i 0.2 -W 1 198.18.77.1 >/dev/null
 `);
     // Docker's names: 1-<10 chars of the network id>, and a sandbox's 12 hex characters
-    for (const [ns, name] of [[ov, `1-e2e${tag}0`], [sb, `${tag}${tag}`]] as const) {
-      const file = join(dir, name);
-      writeFileSync(file, '');
-      execFileSync('mount', ['--bind', `/run/netns/${ns}`, file]);
-      mounts.push(file);
-    }
-    const port = await freePort();
-    child = spawn(process.execPath, [
-      join(ROOT, 'dist', 'main.js'),
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--netns.dir=${dir}`,
-      `--docker.host=unix://${join(dir, 'no-docker.sock')}`,
-      '--log.level=error',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      const code = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 200))]);
-      if (code !== 'running') throw new Error(`the exporter exited (${code}): ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`the exporter did not answer /healthz in 20 s: ${stderr}`);
-    }
-    const proc = child;
+    await bindNamespace(`/run/netns/${ov}`, join(dir, `1-e2e${tag}0`));
+    await bindNamespace(`/run/netns/${sb}`, join(dir, `${tag}${tag}`));
+    // the host namespace is the exporter's own (--netns.host's default): this one
+    exporter = await startExporter({
+      listen: `127.0.0.1:${await freePort()}`, netnsDir: dir, dockerHost: `unix://${join(dir, 'no-docker.sock')}`, logLevel: 'error',
+    });
     return {
-      address: `127.0.0.1:${port}`,
+      address: exporter.address,
       scheme: 'http',
       metricsPath: '/metrics',
       labels: { node: 'e2e-node', swarm_service: 'swarmnet_exporter' },
-      close: async () => {
-        if (proc.exitCode === null) {
-          proc.kill('SIGTERM');
-          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-          if (proc.exitCode === null) proc.kill('SIGKILL');
-        }
-        cleanup();
-      },
+      close: cleanup,
     };
   } catch (err) {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    cleanup();
+    await cleanup();
     throw err;
   }
 }

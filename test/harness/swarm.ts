@@ -1,145 +1,29 @@
 // A real Docker Swarm of one or two nodes on this machine, for end-to-end tests.
 //
-// Every node is a dockerd in a network namespace of its own, started with
-// `nsenter --net=<netns> -- unshare --uts` (not `ip netns exec`, which would
-// give dockerd a private mount namespace and hide its netns files), with its own
-// socket, data root, exec root (its namespace files are <exec-root>/netns),
-// pidfile and containerd namespaces, all under /tmp/swarmnet-e2e/<instance>/.
-// Two nodes are joined by a veth pair with test-only addresses (198.18.0.0/15).
-// dockerd never pulls: proxies point at a closed loopback port and swarm tasks
-// prefer the local image, a busybox-static rootfs imported with `docker import`.
+// Every node is a private dockerd (dockerd.ts) in a network namespace of its
+// own, with its hostname, under /tmp/swarmnet-e2e/<instance>/d<n>/ (its
+// namespace files are <exec-root>/netns). Two nodes are joined by a veth pair
+// with test-only addresses (198.18.0.0/15). dockerd never pulls: swarm tasks
+// run a busybox-static rootfs imported with `docker import` on every node.
 //
 // Requires root and the Debian packages docker.io, iproute2 (ip), busybox-static
 // (/bin/busybox), util-linux (nsenter, unshare) and tar.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createReadStream, existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Dockerd, createDockerd } from './dockerd.js';
+import { makeShared, unmountUnder } from './mounts.js';
+import { cmdline, pidAlive, pidsMentioning, startTime, waitExited } from './processes.js';
+import { type RunOptions, run, runIn } from './run.js';
+import { waitFor } from './wait.js';
+
+// test/unit/docker-cache.test.ts imports waitFor from here; its home is wait.ts
+export { waitFor };
 
 export const E2E_ROOT = '/tmp/swarmnet-e2e';
 export const IMAGE = 'local/busybox:1';
-/** what dockerd and the docker CLI get in their environment so that nothing is ever pulled */
-export const NO_PULL_ENV: Readonly<Record<string, string>> = Object.freeze({
-  HTTP_PROXY: 'http://127.0.0.1:9',
-  HTTPS_PROXY: 'http://127.0.0.1:9',
-  http_proxy: 'http://127.0.0.1:9',
-  https_proxy: 'http://127.0.0.1:9',
-  NO_PROXY: '',
-  no_proxy: '',
-  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1',
-});
 
 const INSTANCE_RE = /^i[0-9a-z]+$/;
-
-// ---------------------------------------------------------------- processes
-
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  timeoutMs?: number;
-  env?: Record<string, string>;
-  /** a file fed to stdin */
-  stdinFile?: string;
-  /** do not throw on a non-zero exit */
-  allowFailure?: boolean;
-}
-
-/** Run a program (no shell); throws with its stderr when it fails. */
-export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult & { code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, {
-      env: { ...process.env, ...opts.env },
-      timeout: opts.timeoutMs ?? 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      if (err && !opts.allowFailure) {
-        const killed = (err as { killed?: boolean }).killed ? ` (killed after ${opts.timeoutMs ?? 60_000} ms)` : '';
-        reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}${killed}: ${String(stderr).trim() || String(stdout).trim() || err.message}`));
-        return;
-      }
-      resolve({ stdout: String(stdout), stderr: String(stderr), code });
-    });
-    if (opts.stdinFile) createReadStream(opts.stdinFile).pipe(child.stdin!);
-    else child.stdin?.end();
-  });
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Poll `fn` until it returns something other than undefined/false, or throw
- * after timeoutMs naming what was awaited and the last error or value seen.
- */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${what} (last: ${detail})`);
-    }
-    await sleep(opts.intervalMs ?? 200);
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A process's start time (clock ticks since boot), to tell a live owner from a reused pid. */
-function startTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** pids whose command line mentions `needle` (dockerd, containerd and shims of one instance). */
-async function pidsMentioning(needle: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const e of await readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    if (pid !== process.pid && cmdline(pid).includes(needle)) out.push(pid);
-  }
-  return out;
-}
-
-async function waitGone(pids: number[], timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let alive = pids.filter(pidAlive);
-  while (alive.length > 0 && Date.now() < deadline) {
-    await sleep(100);
-    alive = alive.filter(pidAlive);
-  }
-  return alive;
-}
 
 // ---------------------------------------------------------------- image
 
@@ -183,8 +67,6 @@ export async function busyboxImageTar(): Promise<string> {
 
 // ---------------------------------------------------------------- nodes
 
-export type DockerOptions = RunOptions;
-
 export interface SwarmNode {
   /** node1, node2: also the hostname inside */
   name: string;
@@ -205,7 +87,7 @@ export interface SwarmNode {
   pidfile: string;
   logFile: string;
   /** the docker CLI against this node */
-  docker(args: string[], opts?: DockerOptions): Promise<string>;
+  docker(args: string[], opts?: RunOptions): Promise<string>;
   /** run a program inside a namespace file (e.g. one of netnsDir's) */
   nsenter(nsFile: string, args: string[], opts?: RunOptions): Promise<string>;
   /** the running dockerd's pid, if any */
@@ -239,7 +121,7 @@ export interface Swarm {
   manager: SwarmNode;
   image: string;
   /** manager.docker */
-  docker(args: string[], opts?: DockerOptions): Promise<string>;
+  docker(args: string[], opts?: RunOptions): Promise<string>;
   createService(spec: ServiceSpec): Promise<void>;
   /** wait until `count` tasks of a service are running (desired state running) */
   waitTasks(service: string, count: number, timeoutMs?: number): Promise<void>;
@@ -270,67 +152,21 @@ function installExitHook() {
 
 function makeNode(dir: string, netns: string, index: number, address: string): SwarmNode {
   const name = `node${index}`;
-  const nodeDir = join(dir, `d${index}`);
-  const socket = join(nodeDir, 'docker.sock');
-  const dataRoot = join(nodeDir, 'data');
-  const execRoot = join(nodeDir, 'exec');
-  const pidfile = join(nodeDir, 'docker.pid');
-  const logFile = join(nodeDir, 'dockerd.log');
-  const host = `unix://${socket}`;
-  let child: ChildProcess | undefined;
-
-  const docker = async (args: string[], opts: DockerOptions = {}) =>
-    (await run('docker', ['-H', host, ...args], { ...opts, env: { ...NO_PULL_ENV, ...opts.env } })).stdout.trim();
-
-  const node: SwarmNode = {
-    name, netns, netnsFile: `/run/netns/${netns}`, address, dir: nodeDir, socket, host, dataRoot, execRoot,
-    netnsDir: join(execRoot, 'netns'), pidfile, logFile,
-    docker,
-    nsenter: async (nsFile, args, opts) => (await run('nsenter', [`--net=${nsFile}`, '--', ...args], opts)).stdout.trim(),
-    pid: () => {
-      try {
-        const pid = Number(readFileSync(pidfile, 'utf8').trim());
-        return pid > 0 && pidAlive(pid) ? pid : undefined;
-      } catch {
-        return child?.pid !== undefined && child.exitCode === null ? child.pid : undefined;
-      }
-    },
-    stopDaemon: async (timeoutMs = 30_000) => {
-      const pid = node.pid() ?? child?.pid;
-      if (pid === undefined || !pidAlive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      if ((await waitGone([pid], timeoutMs)).length > 0) {
-        process.kill(pid, 'SIGKILL');
-        await waitGone([pid], 5_000);
-      }
-    },
-    startDaemon: async (timeoutMs = 30_000) => {
-      await mkdir(dataRoot, { recursive: true });
-      await mkdir(execRoot, { recursive: true });
-      const fd = openSync(logFile, 'a');
-      // every address from test-only 198.18.0.0/15, even inside the node
-      const dockerd = [
-        'dockerd', '--data-root', dataRoot, '--exec-root', execRoot, '-H', host, '--pidfile', pidfile,
-        '--containerd-namespace', `moby-${netns}`, '--containerd-plugins-namespace', `plugins-${netns}`,
-        '--bip', `198.18.${200 + index}.1/24`, '--default-address-pool', `base=198.18.${64 * index}.0/18,size=24`,
-      ].join(' ');
-      child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', '--uts', '--', 'sh', '-c', `hostname ${name}; exec ${dockerd}`], {
-        detached: true,
-        stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...NO_PULL_ENV },
-      });
-      closeSync(fd);
-      child.unref();
-      await waitFor(`${name}'s dockerd to answer (log: ${logFile})`, async () => {
-        if (child?.exitCode !== null && child?.exitCode !== undefined) {
-          throw new Error(`dockerd exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').split('\n').slice(-5).join(' | ')}`);
-        }
-        await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5_000 });
-        return true;
-      }, { timeoutMs });
-    },
+  // every address from test-only 198.18.0.0/15, even inside the node
+  const d: Dockerd = createDockerd({
+    dir: join(dir, `d${index}`), netnsFile: `/run/netns/${netns}`, hostname: name,
+    containerdNamespace: `moby-${netns}`, containerdPluginsNamespace: `plugins-${netns}`,
+    args: ['--bip', `198.18.${200 + index}.1/24`, '--default-address-pool', `base=198.18.${64 * index}.0/18,size=24`],
+  });
+  return {
+    name, netns, netnsFile: `/run/netns/${netns}`, address, dir: d.dir, socket: d.socket, host: d.host,
+    dataRoot: d.dataRoot, execRoot: d.execRoot, netnsDir: d.netnsDir, pidfile: d.pidfile, logFile: d.logFile,
+    docker: d.docker,
+    nsenter: (nsFile, args, opts) => runIn(nsFile, args, opts),
+    pid: d.pid,
+    stopDaemon: d.stop,
+    startDaemon: d.start,
   };
-  return node;
 }
 
 /** Tear down one instance directory: daemons, leftover processes, mounts, namespaces, files. */
@@ -345,7 +181,7 @@ async function teardownInstance(dir: string, netnsNames: string[]): Promise<stri
     } catch { /* never started or already gone */ }
   }
   for (const pid of daemons) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
-  const stubborn = await waitGone(daemons, 30_000);
+  const stubborn = await waitExited(daemons, 30_000);
   for (const pid of stubborn) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   if (stubborn.length) problems.push(`dockerd ${stubborn.join(',')} ignored SIGTERM for 30 s`);
 
@@ -364,22 +200,10 @@ async function teardownInstance(dir: string, netnsNames: string[]): Promise<stri
   // containerd, shims: anything still naming this directory
   const rest = await pidsMentioning(dir);
   for (const pid of rest) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  await waitGone(rest, 5_000);
+  await waitExited(rest, 5_000);
 
   // mounts under the directory (nsfs netns files, overlay layers, shm), deepest first
-  try {
-    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n')
-      .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ') ?? '')
-      .filter((m) => m === dir || m.startsWith(`${dir}/`))
-      .sort()
-      .reverse();
-    for (const m of mounts) {
-      const r = await run('umount', ['-l', m], { allowFailure: true });
-      if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) problems.push(`umount -l ${m}: ${r.stderr.trim()}`);
-    }
-  } catch (err) {
-    problems.push(`reading mounts: ${(err as Error).message}`);
-  }
+  problems.push(...await unmountUnder(dir));
   for (const ns of netnsNames) {
     if (!existsSync(`/run/netns/${ns}`)) continue;
     const r = await run('ip', ['netns', 'del', ns], { allowFailure: true });
@@ -448,8 +272,7 @@ export async function startSwarm(opts: { nodes?: 1 | 2; sharedNetnsDirs?: boolea
     if (opts.sharedNetnsDirs) {
       for (const n of nodes) {
         await mkdir(n.netnsDir, { recursive: true });
-        await run('mount', ['--bind', n.netnsDir, n.netnsDir]);
-        await run('mount', ['--make-shared', n.netnsDir]);
+        await makeShared(n.netnsDir);
       }
     }
     if (nodeCount === 2) {
@@ -508,17 +331,4 @@ export async function startSwarm(opts: { nodes?: 1 | 2; sharedNetnsDirs?: boolea
     down,
   };
   return swarm;
-}
-
-/** Whether a path is an nsfs mount (a live namespace file, not a lingering plain file). */
-export async function isNamespaceFile(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-  } catch {
-    return false;
-  }
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => {
-    const [, mnt, type] = l.split(' ');
-    return mnt === path && type === 'nsfs';
-  });
 }

@@ -5,8 +5,8 @@
 // traffic, and reads them with the exporter's code and with ipvsadm. Here every number
 // is compared. Needs root, qemu-system-x86, busybox-static, cpio, kmod, xz-utils, ipvsadm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PromSample, parseProm, pick } from '../helpers/prom.js';
-import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from './harness.js';
+import { type PromSample, parseProm, pick } from '../harness/prom.js';
+import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from '../harness/vm.js';
 import { type ServiceLike, compareWithListing, kindOfOpts, listedDest, listedName } from './ipvsadm.js';
 import { join } from 'node:path';
 
@@ -42,7 +42,7 @@ const DIRECTORS = ['lb_vmtest', 'ingress_sbox', 'host'];
 
 describe('IPVS in a guest kernel', () => {
   beforeAll(async () => {
-    root = compileForGuest(['kernel/ipvs.js', 'collectors/ipvs.js', 'metrics/render.js']);
+    root = await compileForGuest(['kernel/ipvs.js', 'collectors/ipvs.js', 'metrics/render.js']);
     run = await runVm(join(VM_DIR, 'guest-ipvs.mjs'), [join(root, 'dist'), '/out'], TIMEOUT_S);
     console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s (guest timings ${JSON.stringify(guestResultTimings(run))})`);
     result = guestResult<Result>(run);

@@ -14,11 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrometheus, type PrometheusInNetns } from '../harness/in-netns.js';
-import { freePort } from '../harness/exporter-target.js';
-import { waitFor } from '../harness/swarm.js';
-import { type PromSample, one, parseProm, pick } from '../helpers/prom.js';
-import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from './harness.js';
+import { RULES_GLOB } from '../harness/paths.js';
+import { freePort } from '../harness/ports.js';
+import { type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { sleep, waitFor } from '../harness/wait.js';
+import { type PromSample, one, parseProm, pick } from '../harness/prom.js';
+import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from '../harness/vm.js';
 import { type DestLike, type ServiceLike, compareWithListing, kindOfOpts, listedDest } from './ipvsadm.js';
 
 const NETWORK = 'net1';
@@ -95,7 +96,7 @@ const backendUp = (p: Phase, ns: string, mark: number, d: DestLike) =>
 
 describe('IPVS programmed by a real swarm, scraped by the real exporter in a guest kernel', () => {
   beforeAll(async () => {
-    root = compileForGuest(['app.js', 'scrape.js', 'docker/cache.js', 'collectors/index.js', 'kernel/ipvs.js', 'kernel/genl/ipvs.js']);
+    root = await compileForGuest(['app.js', 'scrape.js', 'docker/cache.js', 'collectors/index.js', 'kernel/ipvs.js', 'kernel/genl/ipvs.js']);
     run = await runVm(join(VM_DIR, 'guest-swarm-lb.sh'), [join(root, 'dist'), '/out', NETWORK, SERVICE, String(REPLICAS)], TIMEOUT_S);
     r = guestResult<Result>(run);
     console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s (guest timings after traffic ${JSON.stringify(r.timings)})`);
@@ -278,12 +279,10 @@ describe('IPVS programmed by a real swarm, scraped by the real exporter in a gue
 // IPVS and this one does not, so each phase's exposition is served here as the
 // scrape target, in order.
 describe('load-balancer alerts in a real Prometheus, over the guest exporter\'s output', () => {
-  const RULES = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'rules', '*.yml');
-  const SELF = '/proc/self/ns/net';
   let served = '';
   let server: ReturnType<typeof createServer> | undefined;
   let promDir: string | undefined;
-  let promServer: PrometheusInNetns | undefined;
+  let promServer: Prometheus | undefined;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -295,10 +294,10 @@ describe('load-balancer alerts in a real Prometheus, over the guest exporter\'s 
     served = r.before.metrics;
     promDir = mkdtempSync(join(tmpdir(), 'swarmnet-lb-prom-'));
     promServer = await startPrometheus({
-      netnsFile: SELF, dir: promDir, port: await freePort(),
+      dir: promDir, port: await freePort(),
       config: {
         global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
-        rule_files: [RULES],
+        rule_files: [RULES_GLOB],
         scrape_configs: [{ job_name: 'swarmnet', static_configs: [{ targets: [`127.0.0.1:${port}`], labels: { node: 'guest' } }] }],
       },
     });
@@ -314,7 +313,7 @@ describe('load-balancer alerts in a real Prometheus, over the guest exporter\'s 
   const servePhase = async (metrics: string, probe: string) => {
     served = metrics;
     await waitFor(`Prometheus to scrape the new phase (${probe})`, async () => (await promServer!.series(probe)).length > 0, { timeoutMs: 30_000, intervalMs: 500 });
-    await new Promise((ok) => setTimeout(ok, 2500)); // two rule evaluations
+    await sleep(2500); // two rule evaluations
   };
 
   it('healthy backends: no load-balancer alert is pending', async () => {
