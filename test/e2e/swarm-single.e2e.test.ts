@@ -3,7 +3,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
-import { DOCKER_EXTRA } from '../../src/collectors/swarm.js';
 import { DockerStateCache } from '../../src/docker/cache.js';
 import { testExporter } from '../harness/exporter.js';
 import { type PromSample, one, parseProm, pick } from '../harness/prom.js';
@@ -27,7 +26,7 @@ describe('a one-node swarm', { timeout: 60_000 }, () => {
     exporter = await testExporter({
       netnsDirs: [swarm.manager.netnsDir],
       collectors: allCollectors(),
-    }, { names: () => cache!.names(), extras: () => new Map([[DOCKER_EXTRA, cache!.state()]]) });
+    }, { docker: cache });
   });
 
   afterAll(async () => {

@@ -7,11 +7,12 @@ import { basename, join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
-import { DOCKER_EXTRA } from '../../src/collectors/swarm.js';
-import { DockerStateCache, fetchRawState } from '../../src/docker/cache.js';
+import { DockerStateCache } from '../../src/docker/cache.js';
+import { fetchRawState } from '../../src/docker/fetch.js';
 import { createDockerApi } from '../../src/docker/client.js';
 import { loadNative } from '../../src/kernel/native.js';
 import { discoverNetns } from '../../src/kernel/netns.js';
+import { createReaders } from '../../src/kernel/readers/index.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
 import { testExporter } from '../harness/exporter.js';
 import { ROOT } from '../harness/paths.js';
@@ -109,10 +110,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
       netnsDirs: [node1.netnsDir],
       hostNetns: node1.netnsFile,
       collectors: allCollectors(),
-    }, {
-      names: () => cache!.names(),
-      extras: () => new Map([[DOCKER_EXTRA, cache!.state()]]),
-    });
+    }, { docker: cache });
   }, 240_000);
 
   afterAll(async () => {
@@ -354,7 +352,7 @@ describe('swarm identity and overlay consistency on a real two-node swarm', { ti
       await writeFile(join(FIXTURES, `${node.name}-api.json`), `${JSON.stringify(raw, null, 1)}\n`);
     }
     const { namespaces } = await discoverNetns([node1.netnsDir], false);
-    const samples = await sampleAll(loadNative(), namespaces, { concurrency: 2, timeoutMs: 5_000 }, performance.now() + 10_000);
+    const samples = await sampleAll(loadNative(), namespaces, { concurrency: 2, timeoutMs: 5_000, readers: createReaders() }, performance.now() + 10_000);
     const kernel = samples.filter((s) => !s.error).map((s) => ({
       ref: { name: s.ref.name, kind: s.ref.kind, path: join('/fixture/netns', basename(s.ref.path ?? s.ref.name)) },
       links: s.links.map(({ stats: _stats, ...l }) => l),

@@ -25,16 +25,27 @@ const load = (m) => import(join(dist, m));
 const { loadNative } = await load('kernel/native.js');
 const { discoverNetns } = await load('kernel/netns.js');
 const { sampleAll } = await load('kernel/sampler.js');
-const { IpvsReader, ipvsResultOf } = await load('kernel/ipvs.js');
+const { IpvsReader } = await load('kernel/readers/ipvs.js');
 const { getFamilyRequest } = await load('kernel/genl/ctrl.js');
 const { getServicesRequest, getDestsRequest, serviceKey, decodeServices, decodeDests } = await load('kernel/genl/ipvs.js');
 const { parseReply } = await load('kernel/nl/message.js');
 const { ipvsCollector } = await load('collectors/ipvs.js');
 const { pairVeths } = await load('kernel/veth.js');
 const { FamilySet } = await load('metrics/family.js');
+const { LabelInterner } = await load('metrics/intern.js');
 const { renderPrometheus } = await load('metrics/render.js');
 
 const native = loadNative();
+// one session: enter (or stay in) a namespace, exchange, close; the port id comes back for the capture
+const exchangeIn = async (nsPath, requests) => {
+  const session = await native.open(nsPath, [16], 2000);
+  if (session.errno) throw new Error(`open ${nsPath}: ${session.message}`);
+  try {
+    return { replies: await native.exchange(session.handle, requests, 2000), port: session.ports[0] };
+  } finally {
+    native.close(session.handle);
+  }
+};
 const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 const t0 = uptime();
 const timings = {};
@@ -53,13 +64,15 @@ const host = { name: 'host', kind: 'host', path: null };
 const absent = {
   loadedBefore: existsSync('/sys/module/ip_vs'),
   probe: await reader.probe(native, 2000),
-  read: await reader.read(native, { name: 'lb_x', kind: 'lb', path: null }, 2000),
+  read: (await sampleAll(native, [{ name: 'lb_x', kind: 'lb', path: null }], { concurrency: 1, timeoutMs: 2000, readers: [reader] },
+    performance.now() + 5000))[0].ipvs,
 };
 if (capture) {
   mkdirSync(join(out, 'raw'), { recursive: true });
-  const r = await native.exchange(null, [[16, getFamilyRequest(901, 'IPVS')]], 2000);
-  writeFileSync(join(out, 'raw', 'family-absent.bin'), r[0]);
+  const r = await exchangeIn(null, [[16, getFamilyRequest(901, 'IPVS')]]);
+  writeFileSync(join(out, 'raw', 'family-absent.bin'), r.replies[0]);
   writeFileSync(join(out, 'raw', 'family-absent.seq'), '901');
+  writeFileSync(join(out, 'raw', 'family-absent.port'), String(r.port));
 }
 unlinkSync(block);
 clock += 1000; // within the re-check interval: the cached answer, no kernel lookup (ip_vs stays unloaded)
@@ -77,15 +90,19 @@ mark('traffic sent');
 await sleep(2500);
 
 const hostReader = new IpvsReader({ kinds: ['host'] }); // the guest's own namespace: no services
+await hostReader.probe(native, 2000);
 const NAMESPACES = ['lb_vmtest', 'ingress_sbox', ''];
 const read = async () => {
   const { namespaces } = await discoverNetns(['/run/netns'], null);
+  const entriesBefore = native.counters().nsEntries;
   const samples = await sampleAll(native, namespaces, { concurrency: 2, timeoutMs: 5000, readers: [reader, hostReader] },
     performance.now() + 20_000);
+  // each namespace entered once for its services and then their destinations (the host needs no entry)
+  result.entries = { entered: native.counters().nsEntries - entriesBefore, namespaces: namespaces.filter((n) => n.path).length };
   return samples;
 };
 const view = (samples) => samples.map((s) => ({
-  netns: s.ref.name, kind: s.ref.kind, error: s.error && `${s.error.reason}: ${s.error.message}`, ipvs: ipvsResultOf(s),
+  netns: s.ref.name, kind: s.ref.kind, error: s.error && `${s.error.reason}: ${s.error.message}`, ipvs: s.ipvs,
 }));
 const ipvsadm = async (ns, opts) => {
   const args = ['-Ln', ...opts];
@@ -134,23 +151,28 @@ const controlPlane = {
 const plainNames = {
   netns: (ref) => ({ network: controlPlane[ref.name]?.network }),
   networkOfSandboxInterface: () => undefined,
+  networkOf: () => undefined,
+  lbServices: () => new Map(),
+  taskOfEndpoint: () => undefined,
 };
 const lbNames = {
   ...plainNames,
   lbServices: (ref) => new Map((controlPlane[ref.name]?.services ?? []).map((s) => [s.fwmark, s])),
   taskOfEndpoint: (ref, ip) => controlPlane[ref.name]?.endpoints[ip],
 };
-const metricsWith = (names, extra) => {
+const metricsWith = (names, kernel) => {
   const samples = totals.samples.filter((s) => !s.error);
-  const snap = { samples, byNetns: new Map(samples.map((s) => [s.ref.name, s])), names, peers: pairVeths(samples), extra };
+  const interner = new LabelInterner();
+  interner.nextGeneration();
+  const snap = { samples, byNetns: new Map(samples.map((s) => [s.ref.name, s])), names, peers: pairVeths(samples), kernel, interner };
   const fams = new FamilySet();
   ipvsCollector.collect(snap, fams);
   return renderPrometheus(fams.all()).toString('utf8');
 };
 result.controlPlane = controlPlane;
 result.metrics = {
-  lb: metricsWith(lbNames, new Map([['ipvs', reader.status()]])),
-  plain: metricsWith(plainNames, new Map()),
+  lb: metricsWith(lbNames, { ipvs: reader.status() }),
+  plain: metricsWith(plainNames, {}),
 };
 mark('metrics rendered');
 
@@ -159,15 +181,21 @@ writeFileSync(join(out, 'result.json'), json(result));
 // Fixtures: raw replies from lb_vmtest, bracketed by ipvsadm listings like the reads above.
 if (capture) {
   const ns = '/run/netns/lb_vmtest';
-  const fam = await native.exchange(null, [[16, getFamilyRequest(900, 'IPVS')]], 2000);
-  writeFileSync(join(out, 'raw', 'family.bin'), fam[0]);
+  const fam = await exchangeIn(null, [[16, getFamilyRequest(900, 'IPVS')]]);
+  writeFileSync(join(out, 'raw', 'family.bin'), fam.replies[0]);
   writeFileSync(join(out, 'raw', 'family.seq'), '900');
+  writeFileSync(join(out, 'raw', 'family.port'), String(fam.port));
   const family = reader.status().familyId;
   const grab = async () => {
-    const [svc] = await native.exchange(ns, [[16, getServicesRequest(family, 1000)]], 2000);
-    const keys = ipvsResultOf(totals.samples.find((s) => s.ref.name === 'lb_vmtest')).services.map(serviceKey);
-    const dests = await native.exchange(ns, keys.map((k, i) => [16, getDestsRequest(family, 1001 + i, k)]), 2000);
-    return { svc, dests, keys };
+    const keys = totals.samples.find((s) => s.ref.name === 'lb_vmtest').ipvs.services.map(serviceKey);
+    const session = await native.open(ns, [16], 2000);
+    try {
+      const [svc] = await native.exchange(session.handle, [[16, getServicesRequest(family, 1000)]], 2000);
+      const dests = await native.exchange(session.handle, keys.map((k, i) => [16, getDestsRequest(family, 1001 + i, k)]), 2000);
+      return { svc, dests, keys, port: session.ports[0] };
+    } finally {
+      native.close(session.handle);
+    }
   };
   for (let attempt = 1; ; attempt++) {
     const a = await grab();
@@ -175,14 +203,16 @@ if (capture) {
       .map((o) => ipvsadm('lb_vmtest', o ? o.split(' ') : [])));
     const b = await grab();
     // replies differ in their port ids (a socket each): compare what they say
-    const said = (g) => json([decodeServices(parseReply(g.svc, 1000, 'svc'), family),
-      g.dests.map((d, i) => decodeDests(parseReply(d, 1001 + i, 'dest'), family))]);
+    const said = (g) => json([decodeServices(parseReply(g.svc, { seq: 1000, port: g.port }, 'svc'), family),
+      g.dests.map((d, i) => decodeDests(parseReply(d, { seq: 1001 + i, port: g.port }, 'dest'), family))]);
     if (said(a) === said(b)) {
       writeFileSync(join(out, 'raw', 'services.bin'), a.svc);
       writeFileSync(join(out, 'raw', 'services.seq'), '1000');
+      writeFileSync(join(out, 'raw', 'services.port'), String(a.port));
       a.dests.forEach((d, i) => {
         writeFileSync(join(out, 'raw', `dests-${i}.bin`), d);
         writeFileSync(join(out, 'raw', `dests-${i}.seq`), String(1001 + i));
+        writeFileSync(join(out, 'raw', `dests-${i}.port`), String(a.port));
       });
       writeFileSync(join(out, 'raw', 'dests-keys.json'), JSON.stringify(a.keys));
       ['stats', 'rate', 'list', 'thresholds', 'persistent-conn'].forEach((n, i) => writeFileSync(join(out, 'raw', `ipvsadm-${n}.txt`), texts[i]));
