@@ -15,15 +15,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
 import type { Snapshot } from '../../src/collectors/types.js';
-import { buildNameIndex, lbNetnsName } from '../../src/docker/resolve.js';
-import { parseDockerState } from '../../src/docker/state.js';
-import type { NsSample } from '../../src/kernel/readers/types.js';
 import { allMetricDefs } from '../../src/metrics/catalog/index.js';
 import { FamilySet } from '../../src/metrics/family.js';
 import { renderOpenMetrics, renderPrometheus } from '../../src/metrics/render.js';
-import { loadApi, loadKernel } from '../fixtures/docker/load.js';
-import { ipvsFamily, ipvsTable, rtnlData } from '../support/captures.js';
-import { dockerViewOf, sampleOf, snapshotOf } from '../support/snapshot.js';
+import { capturedScene, ipvsFamily } from '../support/captures.js';
+import { dockerViewOf, snapshotOf } from '../support/snapshot.js';
 
 const dir = import.meta.dirname;
 const GOLDEN = { text: join(dir, 'exposition.prom'), openmetrics: join(dir, 'exposition.om.txt') };
@@ -53,18 +49,7 @@ const NOT_FROM_FIXTURES: Record<string, string> = {
 
 /** One snapshot of captured state, with every family's source present. */
 function goldenSnapshot(): Snapshot {
-  const state = parseDockerState(loadApi('node1'), REFRESHED_AT);
-  const names = buildNameIndex(state);
-  const kernel = loadKernel();
-  const table = ipvsTable();
-  // appnet's load balancer: Docker balances the api service there under firewall mark 257, the mark of the
-  // captured IPVS table's FWM service, so backends are judged against the control plane (all stale here)
-  const appnet = state.networks.find((n) => n.name === 'appnet')!;
-  const lb = lbNetnsName(appnet.id);
-  const samples: NsSample[] = kernel.samples.map((s) => (s.ref.name === lb ? { ...s, ipvs: table } : s));
-  if (!samples.some((s) => s.ipvs)) throw new Error(`node1's capture has no namespace ${lb}`);
-  // node1's capture carries no counters: the rtnl capture's namespace does (capture.mjs names it swnfix)
-  samples.push(sampleOf({ name: 'swnfix', kind: 'other', path: '/fixture/netns/swnfix' }, rtnlData()));
+  const { state, names, samples } = capturedScene(REFRESHED_AT);
   return snapshotOf(samples, {
     names,
     docker: dockerViewOf(state, { lastSuccessAt: REFRESHED_AT, lastRefreshSeconds: 0.25 }),

@@ -1,14 +1,20 @@
 // The captured netlink replies of test/fixtures/rtnl and test/fixtures/ipvs, as
-// bytes and as decoded by the exporter's own codecs: what a namespace looked
-// like to the kernel at capture time.
+// bytes and as decoded by the exporter's own codecs (what a namespace looked
+// like to the kernel at capture time), and node1's captured swarm with them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildNameIndex, lbNetnsName } from '../../src/docker/resolve.js';
+import { type DockerState, parseDockerState } from '../../src/docker/state.js';
 import { type GenlFamily, decodeFamily } from '../../src/kernel/genl/ctrl.js';
 import { type IpvsServiceKey, decodeDests, decodeServices, serviceKey } from '../../src/kernel/genl/ipvs.js';
 import type { IpvsNsResult } from '../../src/kernel/readers/ipvs.js';
+import type { NsSample } from '../../src/kernel/readers/types.js';
 import { parseReply } from '../../src/kernel/nl/message.js';
 import { type Link, decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { NTF_SELF, type Neighbour, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import type { NameIndex } from '../../src/names.js';
+import { loadApi, loadKernel } from '../fixtures/docker/load.js';
+import { sampleOf } from './snapshot.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 
@@ -90,4 +96,28 @@ export function ipvsTable(): IpvsNsResult {
       return { ...s, destinations: decodeDests(messages(ipvsCapture(`dests-${i}`), 'IPVS_CMD_GET_DEST'), family, s.af) };
     }),
   };
+}
+
+/** Node1's captured namespaces with the IPVS table and the rtnl capture's namespace added: every collector's source. */
+export interface CapturedScene {
+  state: DockerState;
+  names: NameIndex;
+  samples: NsSample[];
+}
+
+/**
+ * node1-kernel.json's namespaces (no counters), with appnet's load balancer
+ * carrying the captured IPVS table (Docker balances the api service there under
+ * firewall mark 257, the mark of the capture's FWM service) and the rtnl
+ * capture's namespace (capture.mjs names it swnfix), which has counters.
+ * `fetchedAt`: when the Docker state counts as read.
+ */
+export function capturedScene(fetchedAt: number): CapturedScene {
+  const state = parseDockerState(loadApi('node1'), fetchedAt);
+  const lb = lbNetnsName(state.networks.find((n) => n.name === 'appnet')!.id);
+  const table = ipvsTable();
+  const samples = loadKernel().samples.map((s) => (s.ref.name === lb ? { ...s, ipvs: table } : s));
+  if (!samples.some((s) => s.ipvs)) throw new Error(`node1's capture has no namespace ${lb}`);
+  samples.push(sampleOf({ name: 'swnfix', kind: 'other', path: '/fixture/netns/swnfix' }, rtnlData()));
+  return { state, names: buildNameIndex(state), samples };
 }
