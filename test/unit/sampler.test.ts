@@ -1,0 +1,147 @@
+// sampleAll over a NativeBinding that replays captured kernel replies
+// (test/support/replay-native.ts): one session per namespace whatever the rounds,
+// only the readers asked for, failures classified per namespace and per reader,
+// the deadline, and every session closed.
+import { describe, expect, it } from 'vitest';
+import { fdbCollector } from '../../src/collectors/fdb.js';
+import { netdevCollector } from '../../src/collectors/netdev.js';
+import { NETLINK_GENERIC, NETLINK_ROUTE } from '../../src/kernel/nl/message.js';
+import type { NetnsRef } from '../../src/kernel/netns.js';
+import { createReaders, readersFor } from '../../src/kernel/readers/index.js';
+import { IpvsReader } from '../../src/kernel/readers/ipvs.js';
+import type { NsReader } from '../../src/kernel/readers/types.js';
+import { sampleAll } from '../../src/kernel/sampler.js';
+import { ipvsTable, rtnlData } from '../support/captures.js';
+import { ReplayNative, type ReplayOptions, errnoOf } from '../support/replay-native.js';
+
+const ns = (name: string, kind: NetnsRef['kind']): NetnsRef => ({ name, kind, path: `/fixture/netns/${name}` });
+const HOST: NetnsRef = { name: 'host', kind: 'host', path: '/fixture/host-netns' };
+const REFS: NetnsRef[] = [
+  HOST,
+  ns('1-abcdefghij', 'overlay'),
+  ns('lb_abcdefghi', 'lb'),
+  ns('ingress_sbox', 'ingress_sbox'),
+  ns('0123456789ab', 'sandbox'),
+];
+const data = rtnlData();
+const table = ipvsTable();
+
+/** the readers, with IPVS's family resolved as a scrape does first (one session in our own namespace, path null) */
+async function readers(native: ReplayNative): Promise<NsReader[]> {
+  const all = createReaders();
+  const ipvs = all.find((r): r is IpvsReader => r instanceof IpvsReader)!;
+  expect(await ipvs.probe(native, 1000)).toMatchObject({ available: true });
+  return all;
+}
+
+async function sample(opts: ReplayOptions = {}, refs = REFS, deadlineMs = 5000) {
+  const native = new ReplayNative(opts);
+  const rs = await readers(native);
+  const samples = await sampleAll(native, refs, { concurrency: 3, timeoutMs: 1000, readers: rs }, performance.now() + deadlineMs);
+  await native.idle();
+  return { native, samples, byName: new Map(samples.map((s) => [s.ref.name, s])) };
+}
+
+describe('sampleAll over replayed kernel replies', () => {
+  it('decodes every namespace as the codecs decode the captures', async () => {
+    const { native, byName } = await sample();
+    expect(native.unknown).toEqual([]);
+    for (const ref of REFS) {
+      const s = byName.get(ref.name)!;
+      expect(s.error, ref.name).toBeUndefined();
+      expect(s.readerErrors, ref.name).toBeUndefined();
+      expect(s.links).toEqual(data.links);
+      expect(s.fdb).toEqual(data.fdb);
+      expect(s.neigh).toEqual(ref.kind === 'overlay' ? data.neigh : []);
+      expect(s.ipvs).toEqual(ref.kind === 'lb' || ref.kind === 'ingress_sbox' ? table : undefined);
+    }
+  });
+
+  it('enters every namespace once, IPVS destination rounds included', async () => {
+    for (const maxRequests of [8, 2]) {
+      const { native } = await sample({ maxRequests });
+      for (const ref of REFS) expect(native.opensOf(ref.path), `${ref.name}, ${maxRequests} requests a round`).toBe(1);
+      // the family lookup is the only session in our own namespace
+      expect(native.opensOf(null)).toBe(1);
+      for (const lb of ['/fixture/netns/lb_abcdefghi', '/fixture/netns/ingress_sbox']) {
+        const kinds = native.kindsSent(lb);
+        expect(kinds.slice(0, 3)).toEqual(['links', 'fdb', 'services']);
+        expect(kinds.slice(3).sort()).toEqual(table.services.map((_, i) => `dests-${i}`).sort());
+        // the first round in as few exchanges as the addon allows, then the destinations
+        expect(native.exchanges.filter((e) => e.path === lb).length).toBe(maxRequests === 8 ? 2 : 2 + 3);
+      }
+      expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+      expect(native.openSessions).toBe(0);
+    }
+  });
+
+  it('sends only the requests of the readers asked for', async () => {
+    const native = new ReplayNative();
+    const netdevOnly = readersFor(createReaders(), netdevCollector({ extendedStats: false }).needs);
+    const samples = await sampleAll(native, REFS, { concurrency: 2, timeoutMs: 1000, readers: netdevOnly }, performance.now() + 5000);
+    expect(new Set(native.kindsSent())).toEqual(new Set(['links']));
+    expect(native.opens.every((o) => o.protocols.length === 1 && o.protocols[0] === NETLINK_ROUTE)).toBe(true);
+    expect(samples.every((s) => s.links.length === data.links.length && s.fdb.length === 0 && s.ipvs === undefined)).toBe(true);
+
+    const noIpvs = new ReplayNative();
+    const linksAndFdb = readersFor(createReaders(), fdbCollector.needs);
+    await sampleAll(noIpvs, REFS, { concurrency: 2, timeoutMs: 1000, readers: linksAndFdb }, performance.now() + 5000);
+    expect(new Set(noIpvs.kindsSent())).toEqual(new Set(['links', 'fdb']));
+    expect(noIpvs.opens.some((o) => o.protocols.includes(NETLINK_GENERIC))).toBe(false);
+  });
+
+  it('reports a namespace that went away as vanished, and reads the others', async () => {
+    const gone = '/fixture/netns/0123456789ab';
+    const { native, byName } = await sample({ openError: (p) => (p === gone ? 'ENOENT' : undefined) });
+    expect(byName.get('0123456789ab')!.error?.reason).toBe('vanished');
+    expect(byName.get('0123456789ab')!.links).toEqual([]);
+    for (const ref of REFS.filter((r) => r.path !== gone)) expect(byName.get(ref.name)!.error, ref.name).toBeUndefined();
+    expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+  });
+
+  it("keeps a namespace's links when another reader fails, and says which", async () => {
+    const overlay = '/fixture/netns/1-abcdefghij';
+    const { native, byName } = await sample({
+      override: (p, kind) => (p === overlay && kind === 'fdb' ? { netlinkErrno: errnoOf('EPERM') } : undefined),
+    });
+    const s = byName.get('1-abcdefghij')!;
+    expect(s.error).toBeUndefined();
+    expect(s.links).toEqual(data.links);
+    expect(s.neigh).toEqual(data.neigh);
+    expect(s.fdb).toEqual([]);
+    expect(s.readerErrors?.map((e) => [e.need, e.error.reason])).toEqual([['fdb', 'permission']]);
+    expect(byName.get('0123456789ab')!.fdb).toEqual(data.fdb);
+    expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+  });
+
+  it('fails the namespace when its links cannot be read, and still closes the session', async () => {
+    const overlay = '/fixture/netns/1-abcdefghij';
+    const { native, byName } = await sample({
+      override: (p, kind) => (p === overlay && kind === 'links'
+        ? { native: { errno: 'ETIMEDOUT', syscall: 'recv', message: 'timed out (replayed)' } } : undefined),
+    });
+    expect(byName.get('1-abcdefghij')!.error?.reason).toBe('timeout');
+    expect(native.opensOf(overlay)).toBe(1);
+    expect(native.closes.filter((p) => p === overlay)).toHaveLength(1);
+    expect(native.openSessions).toBe(0);
+  });
+
+  it('reports namespaces not read before the deadline with reason deadline, without entering them', async () => {
+    const slow = REFS[1]!.path;
+    const native = new ReplayNative({ delayMs: (p) => (p === slow ? 1000 : 0) });
+    const rs = await readers(native);
+    const started = performance.now();
+    // one at a time: the host, then the slow overlay namespace that outlives the deadline, then nothing
+    const samples = await sampleAll(native, REFS, { concurrency: 1, timeoutMs: 1000, readers: rs }, started + 150);
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(samples.map((s) => [s.ref.name, s.error?.reason])).toEqual([
+      ['host', undefined], ...REFS.slice(1).map((r) => [r.name, 'deadline']),
+    ]);
+    await native.idle();
+    // the late namespace's session is closed once its answer comes; the ones after it were never entered
+    for (const ref of REFS.slice(2)) expect(native.opensOf(ref.path), ref.name).toBe(0);
+    expect(native.opensOf(slow)).toBe(1);
+    expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+    expect(native.openSessions).toBe(0);
+  });
+});
