@@ -28,7 +28,7 @@ const { pino } = await import('pino');
 const { buildApp } = await load('app.js');
 const { allCollectors } = await load('collectors/index.js');
 const { DockerStateCache } = await load('docker/cache.js');
-const { IPVS_READER, IpvsReader, ipvsResultOf } = await load('kernel/ipvs.js');
+const { createReaders } = await load('kernel/readers/index.js');
 const { FWD_METHODS } = await load('kernel/genl/ipvs.js');
 const { loadNative } = await load('kernel/native.js');
 const { Scraper } = await load('scrape.js');
@@ -79,20 +79,17 @@ async function dockerView() {
 const log = pino({ level: 'silent' });
 const native = loadNative();
 const cache = new DockerStateCache({ host: setup.dockerHost, logger: log });
-const ipvs = new IpvsReader();
+const readers = createReaders();
+const ipvs = readers.find((r) => r.need === 'ipvs');
 const scraper = new Scraper({
-  readers: [ipvs],
+  readers,
   netnsDirs: [setup.netnsDir],
   hostNetns: null,
   collectors: allCollectors(),
   concurrency: 2,
   defaultTimeoutMs: 30_000,
   version: { version: 'vm-test', revision: 'vm-test' },
-}, {
-  native,
-  names: () => cache.names(),
-  extras: () => new Map([['docker', cache.state()], [IPVS_READER, ipvs.status()]]),
-}, log);
+}, { native, docker: cache }, log);
 const app = await buildApp({ scraper, logger: log, maxScrapeMs: 30_000, version: 'vm-test' });
 // which collection answered a request (the app joins the one in flight, if any)
 const collections = [];
@@ -113,9 +110,9 @@ async function metrics() {
   return { text: res.body, snapshot };
 }
 const view = (snapshot) => [...snapshot.byNetns.values()].map((s) => ({
-  netns: s.ref.name, kind: s.ref.kind, path: s.ref.path, ipvs: ipvsResultOf(s),
+  netns: s.ref.name, kind: s.ref.kind, path: s.ref.path, ipvs: s.ipvs,
 }));
-const directors = (snapshot) => [...snapshot.byNetns.values()].filter((s) => ipvsResultOf(s)?.available).map((s) => s.ref);
+const directors = (snapshot) => [...snapshot.byNetns.values()].filter((s) => s.ipvs?.available).map((s) => s.ref);
 const ipvsadm = async (path, ...args) => (await execFile('nsenter', [`--net=${path}`, 'ipvsadm', ...args])).stdout;
 const RATE_FIELDS = new Set(['cps', 'inpps', 'outpps', 'inbps', 'outbps']);
 const withoutRates = (v) => JSON.stringify(v, (k, x) => (RATE_FIELDS.has(k) ? undefined : typeof x === 'bigint' ? x.toString() : x));
@@ -166,7 +163,7 @@ for (let i = 0; ; i++) {
   const { snapshot } = await scraper.scrape();
   const state = [['lb', lbNetnsName], ['ingress', 'ingress_sbox']].map(([which, ns]) => {
     const s = snapshot.byNetns.get(ns);
-    const svc = s && ipvsResultOf(s)?.services.find((x) => x.fwmark === marks[which]);
+    const svc = s && s.ipvs?.services.find((x) => x.fwmark === marks[which]);
     const dests = svc?.destinations ?? [];
     const live = dests.filter((d) => d.weight > 0);
     const known = s ? snapshot.names.lbServices(s.ref).get(marks[which]) : undefined;

@@ -25,6 +25,8 @@ interface Result {
   status: { available?: boolean; familyId?: number };
   controlPlane: Record<string, ControlPlaneNs>;
   metrics: { lb: string; plain: string };
+  /** namespace entries (setns) during one read of every namespace, and how many namespaces have a file */
+  entries: { entered: number; namespaces: number };
   timings: Record<string, number>;
 }
 
@@ -42,7 +44,7 @@ const DIRECTORS = ['lb_vmtest', 'ingress_sbox', 'host'];
 
 describe('IPVS in a guest kernel', () => {
   beforeAll(async () => {
-    root = await compileForGuest(['kernel/ipvs.js', 'collectors/ipvs.js', 'metrics/render.js']);
+    root = await compileForGuest(['kernel/readers/ipvs.js', 'collectors/ipvs.js', 'metrics/render.js']);
     run = await runVm(join(VM_DIR, 'guest-ipvs.mjs'), [join(root, 'dist'), '/out'], TIMEOUT_S);
     console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s (guest timings ${JSON.stringify(guestResultTimings(run))})`);
     result = guestResult<Result>(run);
@@ -61,6 +63,15 @@ describe('IPVS in a guest kernel', () => {
     expect(a.rechecked.familyId).toBeGreaterThan(0x10);
     expect(a.loadedAfter).toBe(true);
     expect(result.status).toMatchObject({ available: true, familyId: a.rechecked.familyId });
+  });
+
+  it('enters each namespace once per read, IPVS services and their destinations included', () => {
+    expect(result.entries.namespaces).toBeGreaterThanOrEqual(2);
+    expect(result.entries.entered).toBe(result.entries.namespaces);
+    // and that one entry served both rounds: every service read has its destinations
+    const lb = nsOf(result.totals, 'lb_vmtest').ipvs!;
+    expect(lb.services.length).toBeGreaterThan(0);
+    expect(lb.services.some((svc) => svc.destinations.length > 0)).toBe(true);
   });
 
   it('reads IPVS in lb and ingress_sbox namespaces only, by default, and every namespace without error', () => {

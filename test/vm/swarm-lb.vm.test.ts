@@ -96,7 +96,7 @@ const backendUp = (p: Phase, ns: string, mark: number, d: DestLike) =>
 
 describe('IPVS programmed by a real swarm, scraped by the real exporter in a guest kernel', () => {
   beforeAll(async () => {
-    root = await compileForGuest(['app.js', 'scrape.js', 'docker/cache.js', 'collectors/index.js', 'kernel/ipvs.js', 'kernel/genl/ipvs.js']);
+    root = await compileForGuest(['app.js', 'scrape.js', 'docker/cache.js', 'collectors/index.js', 'kernel/readers/index.js', 'kernel/genl/ipvs.js']);
     run = await runVm(join(VM_DIR, 'guest-swarm-lb.sh'), [join(root, 'dist'), '/out', NETWORK, SERVICE, String(REPLICAS)], TIMEOUT_S);
     r = guestResult<Result>(run);
     console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s (guest timings after traffic ${JSON.stringify(r.timings)})`);
