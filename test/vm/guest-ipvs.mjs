@@ -98,7 +98,9 @@ const read = async () => {
   const samples = await sampleAll(native, namespaces, { concurrency: 2, timeoutMs: 5000, readers: [reader, hostReader] },
     performance.now() + 20_000);
   // each namespace entered once for its services and then their destinations (the host needs no entry)
-  result.entries = { entered: native.counters().nsEntries - entriesBefore, namespaces: namespaces.filter((n) => n.path).length };
+  // (a namespace no reader applies to is not entered at all)
+  const readable = namespaces.filter((n) => n.path && (reader.applies(n) || hostReader.applies(n)));
+  result.entries = { entered: native.counters().nsEntries - entriesBefore, namespaces: readable.length };
   return samples;
 };
 const view = (samples) => samples.map((s) => ({
