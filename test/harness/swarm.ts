@@ -67,7 +67,8 @@ export async function busyboxImageTar(): Promise<string> {
 
 // ---------------------------------------------------------------- nodes
 
-export interface SwarmNode {
+/** A swarm node is a private dockerd in a namespace of its own; these are the daemon's facts. */
+export interface SwarmNode extends Pick<Dockerd, 'dir' | 'socket' | 'host' | 'dataRoot' | 'execRoot' | 'netnsDir' | 'pidfile' | 'logFile' | 'docker'> {
   /** node1, node2: also the hostname inside */
   name: string;
   /** the `ip netns` name of the namespace dockerd runs in */
@@ -76,18 +77,6 @@ export interface SwarmNode {
   netnsFile: string;
   /** underlay (advertise) address */
   address: string;
-  dir: string;
-  socket: string;
-  /** unix://<socket>, for --docker.host and DockerStateCache */
-  host: string;
-  dataRoot: string;
-  execRoot: string;
-  /** where this dockerd's namespace files live: <exec-root>/netns */
-  netnsDir: string;
-  pidfile: string;
-  logFile: string;
-  /** the docker CLI against this node */
-  docker(args: string[], opts?: RunOptions): Promise<string>;
   /** run a program inside a namespace file (e.g. one of netnsDir's) */
   nsenter(nsFile: string, args: string[], opts?: RunOptions): Promise<string>;
   /** the running dockerd's pid, if any */
