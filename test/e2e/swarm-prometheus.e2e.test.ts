@@ -83,13 +83,14 @@ const selfTarget = shippedPromConfig().scrape_configs.find((j) => j.job_name ===
 const PROM_PORT = Number(selfTarget.split(':')[1]);
 
 /** An alert of the shipped rules found by what it selects, not by its name. */
-function ruleSelecting(pred: (names: string[]) => boolean): string {
-  const rules = ruleFiles().flatMap(alertRules).filter((r) => pred(metricNames(r.expr)));
+function ruleSelecting(pred: (names: string[], expr: string) => boolean): string {
+  const rules = ruleFiles().flatMap(alertRules).filter((r) => pred(metricNames(r.expr), r.expr));
   if (rules.length !== 1) throw new Error(`expected one alert rule, found ${rules.map((r) => r.alert).join(', ') || 'none'}`);
   return rules[0]!.alert;
 }
 const L2_ALERT = ruleSelecting((n) => n.includes('swarmnet_overlay_l2_inconsistencies'));
-const EXPORTER_DOWN_ALERT = ruleSelecting((n) => n.length === 1 && n[0] === 'up');
+// up alone: the failing target's rule, not the one for no target at all (absent)
+const EXPORTER_DOWN_ALERT = ruleSelecting((n, expr) => n.length === 1 && n[0] === 'up' && !expr.includes('absent('));
 const NODE_WITHOUT_EXPORTER_ALERT = ruleSelecting((n) => n.includes('swarmnet_swarm_node_info') && n.includes('up'));
 
 /**

@@ -110,7 +110,7 @@ describe('Grafana dashboards', () => {
     const unknown: string[] = [];
     const exprs = shippedExprs();
     expect(exprs.filter((e) => e.kind === 'panel').length).toBeGreaterThan(50);
-    expect(exprs.filter((e) => e.kind === 'alert').length).toBe(10);
+    expect(exprs.filter((e) => e.kind === 'alert').length).toBe(14);
     for (const e of exprs) {
       const names = metricNames(e.expr);
       expect(names.length, `${e.source}: no metric in ${e.expr}`).toBeGreaterThan(0);

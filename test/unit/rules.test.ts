@@ -1,9 +1,11 @@
 // Prometheus configuration, alerting rules and their unit tests, checked by
-// Debian's promtool; plus what promtool cannot see: every alert's labels and
+// Debian's promtool; plus what promtool cannot see: the rules file is the
+// generator's output (deploy/prometheus/generate.mjs), every alert's labels and
 // annotations, a firing and a quiet test case per alert, and stack files that
 // wire the same paths and labels.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -11,6 +13,7 @@ import { ROOT, alertRules, ruleFiles } from './promql-exprs.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const PROM_DIR = join(ROOT, 'deploy', 'prometheus');
+const GENERATOR = join(PROM_DIR, 'generate.mjs');
 const TEST_DIR = join(PROM_DIR, 'tests');
 const testFiles = readdirSync(TEST_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(TEST_DIR, f));
 
@@ -25,9 +28,14 @@ function promtool(...args: string[]): string {
 
 const EXPECTED_ALERTS = [
   'SwarmnetVxlanDropsRising', 'SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetFdbGrowth',
-  'SwarmnetLbBackendDown', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
-  'SwarmnetExporterDown', 'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
+  'SwarmnetLbBackendDown', 'SwarmnetLbBackendDrainingTooLong', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
+  'SwarmnetExporterDown', 'SwarmnetExporterAbsent', 'SwarmnetDockerDown', 'SwarmnetNetnsDirUnreadable',
+  'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
 ];
+/** the only alerts that page: breakage users of the swarm's services see */
+const CRITICAL = ['SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetLbBackendDown', 'SwarmnetLbVipWithoutBackends'];
+/** alerts about no target at all: there is no node to name */
+const NO_NODE = ['SwarmnetExporterAbsent'];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
 
 describe('promtool', () => {
@@ -50,8 +58,44 @@ describe('promtool', () => {
   });
 });
 
+function generate(...args: string[]): string {
+  return execFileSync(process.execPath, [GENERATOR, '--out', '-', ...args], { cwd: ROOT, encoding: 'utf8' });
+}
+
+describe('rules generator (deploy/prometheus/generate.mjs)', () => {
+  it('wrote the committed rules file (run `node deploy/prometheus/generate.mjs` when this fails)', () => {
+    expect(ruleFiles()).toEqual([join(PROM_DIR, 'rules', 'swarmnet.rules.yml')]);
+    expect(readFileSync(ruleFiles()[0]!, 'utf8')).toBe(generate());
+  });
+
+  it('puts another selector in every series selector of every rule, and promtool accepts the result', () => {
+    const selector = 'job="swarm-net", cluster="eu1"';
+    const text = generate('--selector', selector);
+    expect(text).not.toContain('job="swarmnet"');
+    const doc = parseYaml(text) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const all = doc.groups.flatMap((g) => g.rules);
+    expect(all.map((r) => r.alert).sort()).toEqual([...EXPECTED_ALERTS].sort());
+    for (const r of all) {
+      const selectors = [...r.expr.replace(/"(?:[^"\\]|\\.)*"/g, (m) => m.replace(/[{}]/g, '')).matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+      expect(selectors.length, r.alert).toBeGreaterThan(0);
+      for (const sel of selectors) expect(sel, r.alert).toContain(selector);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'swarmnet-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), text);
+      expect(promtool('check', 'rules', join(dir, 'rules.yml'))).toMatch(new RegExp(`SUCCESS: ${EXPECTED_ALERTS.length} rules found`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an unknown option', () => {
+    expect(() => execFileSync(process.execPath, [GENERATOR, '--out', '-', '--selecter', 'x'], { stdio: 'pipe' })).toThrow(/unknown option --selecter/);
+  });
+});
+
 describe('alerting rules', () => {
-  it('are the ten alerts, once each', () => {
+  it('are the fourteen alerts, once each', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...EXPECTED_ALERTS].sort());
   });
 
@@ -62,14 +106,27 @@ describe('alerting rules', () => {
       const a = r.annotations ?? {};
       expect(a.summary, r.alert).toBeTruthy();
       expect(a.description, r.alert).toBeTruthy();
-      expect(`${a.summary} ${a.description}`, `${r.alert} names a node`).toContain('{{ $labels.node }}');
+      if (!NO_NODE.includes(r.alert)) expect(`${a.summary} ${a.description}`, `${r.alert} names a node`).toContain('{{ $labels.node }}');
       expect(a.runbook_url, r.alert).toMatch(new RegExp(`^https://\\S+/README\\.md#runbook-${r.alert.toLowerCase()}$`));
     }
     for (const name of ['SwarmnetVxlanDropsRising', 'SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetFdbGrowth']) {
       expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.network }}');
     }
-    for (const name of ['SwarmnetLbBackendDown', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends']) {
+    for (const name of ['SwarmnetLbBackendDown', 'SwarmnetLbBackendDrainingTooLong', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends']) {
       expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.service }}');
+    }
+  });
+
+  it('page (critical) only for breakage users see; the exporter\'s own health is a warning', () => {
+    expect(rules.filter((r) => r.labels?.severity === 'critical').map((r) => r.alert).sort()).toEqual([...CRITICAL].sort());
+    for (const r of rules.filter((x) => !CRITICAL.includes(x.alert))) expect(r.labels?.severity, r.alert).toBe('warning');
+  });
+
+  it('no expression depends on the target label node (it is only named in annotations)', () => {
+    for (const r of rules) {
+      // by (node, ...) on a label the alert makes itself (label_replace) aside
+      const expr = r.expr.replace(/label_replace\([\s\S]*?"\(\.\+\)"\s*\)/g, '').replace(/max by \(node, node_id\)/g, '');
+      expect(expr, r.alert).not.toMatch(/\bnode\b/);
     }
   });
 

@@ -336,17 +336,14 @@ describe('load-balancer alerts in a real Prometheus, over the guest exporter\'s 
     expect(pending[0]!.annotations.summary).toContain(SERVICE);
   });
 
-  it('a backend drained to weight 0 is pending as well; nothing else fires', async () => {
-    const { v, svc, mark } = lbOf(r.drained, 'overlay');
-    const drained = svc.destinations.filter((d) => d.weight === 0).map(listedDest);
-    expect(drained.length).toBeGreaterThan(0);
+  it('a backend drained to weight 0 (a task in its stop grace period) makes no load-balancer alert pending', async () => {
+    const { svc } = lbOf(r.drained, 'overlay');
+    expect(svc.destinations.filter((d) => d.weight === 0).length).toBeGreaterThan(0);
+    // the previous phase's stale backend (weight above 0) is still there and still down: look at the drained ones
     await servePhase(r.drained.metrics, `swarmnet_lb_backend_weight{job="swarmnet"} == 0`);
-    const backends = await waitFor('SwarmnetLbBackendDown for the drained backend', async () => {
-      const a = (await lbAlerts()).filter((x) => x.labels.alertname === 'SwarmnetLbBackendDown' && x.labels.netns === v.netns && x.labels.fwmark === String(mark));
-      const set = new Set(a.map((x) => x.labels.backend!));
-      return drained.every((d) => set.has(d)) ? set : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 500 });
-    for (const d of drained) expect(backends.has(d)).toBe(true);
-    expect((await lbAlerts()).map((a) => a.labels.alertname).filter((n) => n !== 'SwarmnetLbBackendDown')).toEqual([]);
+    const drained = new Set(svc.destinations.filter((d) => d.weight === 0).map(listedDest));
+    await new Promise((ok) => setTimeout(ok, 5000)); // a few more evaluations
+    const onDrained = (await lbAlerts()).filter((a) => drained.has(a.labels.backend ?? ''));
+    expect(onDrained.map((a) => `${a.labels.alertname} ${a.labels.backend}`)).toEqual([]);
   });
 });
