@@ -112,6 +112,8 @@ export function decodeLink(msg: NlMessage): Link {
   const view = viewOf(p);
   const at = p.byteOffset;
   const link: Link = { index: view.getInt32(at + 4, true), flags: view.getUint32(at + 8, true), name: '' };
+  // ifi_index is an int, but no interface has a negative one
+  if (link.index < 0) throw new DecodeError(`link message with ifindex ${link.index}`);
   const r = new AttrReader(p, 16);
   while (r.next()) {
     switch (r.type) {
