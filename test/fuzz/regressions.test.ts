@@ -27,3 +27,22 @@ describe('netlink: a negative ifindex is refused, not decoded', () => {
     }
   });
 });
+
+describe('netlink: vxlan parameters belong to a vxlan link only', () => {
+  it('a second IFLA_LINKINFO of kind bridge drops the vxlan data of the first', () => {
+    // shrunk counterexample from the synthetic link replies (attr.test.ts), sequence 4242, port 31337
+    const bytes = Uint8Array.from([
+      76, 0, 0, 0, 16, 0, 2, 0, 146, 16, 0, 0, 105, 122, 0, 0, // RTM_NEWLINK, 76 bytes
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ifinfomsg, ifindex 0
+      20, 0, 18, 0, 4, 0, 2, 128, 10, 0, 1, 0, 118, 120, 108, 97, 110, 0, 0, 0, // IFLA_LINKINFO { INFO_DATA {}, INFO_KIND "vxlan" }
+      6, 0, 3, 0, 97, 0, 0, 0, // IFLA_IFNAME "a"
+      16, 0, 18, 0, 11, 0, 1, 128, 98, 114, 105, 100, 103, 101, 0, 0, // IFLA_LINKINFO { INFO_KIND "bridge" }
+      40, 0, 0, 0, 16, 0, 2, 0, 146, 16, 0, 0, 105, 122, 0, 0, // a second RTM_NEWLINK
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      6, 0, 3, 0, 48, 0, 0, 0,
+    ]);
+    const [first] = decodeLinks(parseReply(bytes, { seq: 4242, port: 31337 }, 'links'));
+    expect(first!.kind).toBe('bridge');
+    expect(first!.vxlan).toBeUndefined();
+  });
+});

@@ -98,7 +98,9 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
       case IFLA_INFO_DATA: data = r.bytes(); break;
     }
   }
-  // the kind decides how INFO_DATA reads, whichever came first
+  // the kind decides how INFO_DATA reads, whichever came first; a later
+  // IFLA_LINKINFO that changes the kind takes the earlier vxlan data with it
+  if (link.vxlan && link.kind !== 'vxlan') delete link.vxlan;
   if (data && link.kind === 'vxlan') {
     const inner = new AttrReader(data);
     link.vxlan = decodeVxlan(inner);
