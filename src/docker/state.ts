@@ -308,14 +308,15 @@ export function parseContainer(raw: unknown): ContainerState {
   };
 }
 
-/** Convert one refresh's raw answers. Entries without an id are dropped. */
+/** Convert one refresh's raw answers. Entries without an id are dropped; an answer that is not a list counts as empty. */
 export function parseDockerState(raw: RawDockerState, fetchedAt: number): DockerState {
+  const r = obj(raw);
   return {
     fetchedAt,
-    info: parseInfo(raw.info),
-    nodes: (raw.nodes ?? []).map(parseNode).filter((n) => n.id !== ''),
-    services: (raw.services ?? []).map(parseService).filter((s) => s.id !== ''),
-    networks: raw.networks.map(parseNetwork).filter((n) => n.id !== ''),
-    containers: raw.containers.map(parseContainer).filter((c) => c.id !== ''),
+    info: parseInfo(r.info),
+    nodes: arr(r.nodes).map(parseNode).filter((n) => n.id !== ''),
+    services: arr(r.services).map(parseService).filter((s) => s.id !== ''),
+    networks: arr(r.networks).map(parseNetwork).filter((n) => n.id !== ''),
+    containers: arr(r.containers).map(parseContainer).filter((c) => c.id !== ''),
   };
 }

@@ -5,6 +5,7 @@ import { DecodeError } from '../../src/kernel/nl/attr.js';
 import { parseReply } from '../../src/kernel/nl/message.js';
 import { decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import { type RawDockerState, parseDockerState } from '../../src/docker/state.js';
 import { applyMutations, loadCapture } from './netlink-mutate.js';
 
 describe('netlink: a negative ifindex is refused, not decoded', () => {
@@ -44,5 +45,23 @@ describe('netlink: vxlan parameters belong to a vxlan link only', () => {
     const [first] = decodeLinks(parseReply(bytes, { seq: 4242, port: 31337 }, 'links'));
     expect(first!.kind).toBe('bridge');
     expect(first!.vxlan).toBeUndefined();
+  });
+});
+
+describe('Docker: parseDockerState never throws', () => {
+  const empty = { fetchedAt: 7, nodes: [], services: [], networks: [], containers: [] };
+  it('an answer that is not a list counts as empty', () => {
+    // counterexample: [{"info":[],"nodes":[],"services":[],"networks":null,"containers":[]}]
+    const raw = { info: [], nodes: [], services: [], networks: null, containers: [] } as unknown as RawDockerState;
+    expect(parseDockerState(raw, 7)).toMatchObject(empty);
+    const odd = { info: 'x', nodes: {}, services: 5, networks: { Id: 'n' }, containers: 'c' } as unknown as RawDockerState;
+    expect(parseDockerState(odd, 7)).toMatchObject(empty);
+  });
+
+  it('a raw state that is not an object is an empty state', () => {
+    // counterexamples: [0], and a captured state with its root deleted (null)
+    for (const raw of [0, null, undefined, [], 'x']) {
+      expect(parseDockerState(raw as unknown as RawDockerState, 7)).toMatchObject({ ...empty, info: { nodeId: '', role: '' } });
+    }
   });
 });
