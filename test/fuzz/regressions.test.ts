@@ -65,3 +65,23 @@ describe('Docker: parseDockerState never throws', () => {
     }
   });
 });
+
+describe('Docker: a subnet VNI is a VNI (24-bit integer) or absent, never NaN', () => {
+  const VXLANID_LIST = 'com.docker.network.driver.overlay.vxlanid_list';
+  const subnetsOf = (options: unknown, ipam?: unknown) =>
+    parseDockerState({ info: {}, nodes: null, services: null, networks: [{ Id: 'n1', Driver: 'overlay', Options: options, IPAM: ipam }], containers: [] }, 0)
+      .networks[0]!.subnets;
+
+  it('an unreadable VNI list and no IPAM config: no VNI', () => {
+    // counterexample: [[{"Id":"n1","Driver":"overlay","Options":{"com.docker.network.driver.overlay.vxlanid_list":":"}}]]
+    expect(subnetsOf({ [VXLANID_LIST]: ':' })).toEqual([]);
+    expect(subnetsOf({ [VXLANID_LIST]: '4097' })).toEqual([{ subnet: '', gateway: '', vni: 4097 }]);
+  });
+
+  it('a negative or out-of-range VNI is dropped', () => {
+    // counterexample: node1-api.json with the first overlay's vxlanid_list replaced by the number -2147483648
+    const ipam = { Config: [{ Subnet: '198.19.77.0/24', Gateway: '198.19.77.1' }, { Subnet: '10.1.0.0/24' }, { Subnet: '10.2.0.0/24' }] };
+    expect(subnetsOf({ [VXLANID_LIST]: -2147483648 }, ipam)[0]).toEqual({ subnet: '198.19.77.0/24', gateway: '198.19.77.1' });
+    expect(subnetsOf({ [VXLANID_LIST]: '16777216,1.5,16777215' }, ipam).map((s) => s.vni)).toEqual([undefined, undefined, 16777215]);
+  });
+});
