@@ -3,7 +3,7 @@
 // throws and never reads outside its bounds, typed reads give values of their
 // type or a sticky DecodeError, and the decoders give sane values or a
 // documented error.
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { fc, it } from '@fast-check/vitest';
 import { AttrReader, DecodeError } from '../../src/kernel/nl/attr.js';
 import { formatIp, formatMac } from '../../src/kernel/nl/address.js';
@@ -168,7 +168,7 @@ describe('netlink decoders on synthetic replies', () => {
     },
   };
 
-  it.each(Object.keys(decoders) as Kind[])('%s', (kind) => {
+  test.each(Object.keys(decoders) as Kind[])('%s', (kind) => {
     fc.assert(fc.property(syntheticReply(kind, SEQ, PORT, FAMILY_ID), (bytes) => decoders[kind](bytes)), runs(2));
   }, TIMEOUT);
 });
