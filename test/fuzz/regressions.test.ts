@@ -6,6 +6,8 @@ import { parseReply } from '../../src/kernel/nl/message.js';
 import { decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
 import { type RawDockerState, parseDockerState } from '../../src/docker/state.js';
+import { parseWebConfig } from '../../src/web/schema.js';
+import { WebConfigError } from '../../src/web/fields.js';
 import { applyMutations, loadCapture } from './netlink-mutate.js';
 
 describe('netlink: a negative ifindex is refused, not decoded', () => {
@@ -83,5 +85,14 @@ describe('Docker: a subnet VNI is a VNI (24-bit integer) or absent, never NaN', 
     const ipam = { Config: [{ Subnet: '198.19.77.0/24', Gateway: '198.19.77.1' }, { Subnet: '10.1.0.0/24' }, { Subnet: '10.2.0.0/24' }] };
     expect(subnetsOf({ [VXLANID_LIST]: -2147483648 }, ipam)[0]).toEqual({ subnet: '198.19.77.0/24', gateway: '198.19.77.1' });
     expect(subnetsOf({ [VXLANID_LIST]: '16777216,1.5,16777215' }, ipam).map((s) => s.vni)).toEqual([undefined, undefined, 16777215]);
+  });
+});
+
+describe('web config: a header named like an Object property is refused, not a TypeError', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('http_server_config.headers.%s', (name) => {
+    // counterexample: "http_server_config:\n  http2: false\n  headers:\n    __proto__: deny\n..."
+    const text = `http_server_config:\n  http2: false\n  headers:\n    ${name}: deny\n    X-Content-Type-Options: nosniff\n`;
+    expect(() => parseWebConfig(text, '/etc/web.yml')).toThrow(WebConfigError);
+    expect(() => parseWebConfig(text, '/etc/web.yml')).toThrow(`http_server_config.headers.${name}: header can not be configured`);
   });
 });
