@@ -96,3 +96,18 @@ describe('web config: a header named like an Object property is refused, not a T
     expect(() => parseWebConfig(text, '/etc/web.yml')).toThrow(`http_server_config.headers.${name}: header can not be configured`);
   });
 });
+
+describe('web config: TLS names like Object properties are unknown, not taken', () => {
+  const tls = (extra: string) => `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n${extra}`;
+  it('curve_preferences: [CurveP256, constructor]', () => {
+    // counterexample: a valid TLS file with "curve_preferences: [CurveP256, constructor]" (ecdhCurve became "P-256:function Object() ...")
+    expect(() => parseWebConfig(tls('  curve_preferences: [CurveP256, constructor]\n'), '/etc/web.yml')).toThrow('unknown curve "constructor"');
+  });
+  it('cipher_suites: [toString]', () => {
+    expect(() => parseWebConfig(tls('  cipher_suites: [toString]\n'), '/etc/web.yml')).toThrow('unknown cipher suite "toString"');
+  });
+  it('min_version and max_version: constructor, __proto__', () => {
+    expect(() => parseWebConfig(tls('  min_version: constructor\n'), '/etc/web.yml')).toThrow('"constructor" is not one of TLS10');
+    expect(() => parseWebConfig(tls('  max_version: __proto__\n'), '/etc/web.yml')).toThrow('"__proto__" is not one of TLS10');
+  });
+});
