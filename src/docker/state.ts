@@ -186,6 +186,8 @@ const stripPort = (addr: string): string => {
   return i > 0 && addr.indexOf(':') === i ? addr.slice(0, i) : addr;
 };
 const normMac = (mac: string): string => mac.toLowerCase();
+/** A VXLAN network identifier: 24 bits. */
+const isVni = (v: number | undefined): v is number => v !== undefined && Number.isInteger(v) && v >= 0 && v < 0x100_0000;
 
 // ---- parsers
 
@@ -242,11 +244,11 @@ export function parseNetwork(raw: unknown): NetworkState {
     const o = obj(c);
     const sub: Subnet = { subnet: str(o.Subnet), gateway: str(o.Gateway) };
     const vni = vnis[i];
-    if (vni !== undefined && Number.isInteger(vni)) sub.vni = vni;
+    if (isVni(vni)) sub.vni = vni;
     return sub;
   });
   // an overlay network always has a VNI per subnet; keep one even if IPAM says nothing
-  if (subnets.length === 0 && vnis[0] !== undefined) subnets.push({ subnet: '', gateway: '', vni: vnis[0] });
+  if (subnets.length === 0 && isVni(vnis[0])) subnets.push({ subnet: '', gateway: '', vni: vnis[0] });
   const endpoints: NetworkEndpoint[] = Object.entries(obj(n.Containers)).map(([key, v]) => {
     const e = obj(v);
     return { key, name: str(e.Name), endpointId: str(e.EndpointID), mac: normMac(str(e.MacAddress)), ipv4: stripPrefix(str(e.IPv4Address)) };
@@ -308,14 +310,15 @@ export function parseContainer(raw: unknown): ContainerState {
   };
 }
 
-/** Convert one refresh's raw answers. Entries without an id are dropped. */
+/** Convert one refresh's raw answers. Entries without an id are dropped; an answer that is not a list counts as empty. */
 export function parseDockerState(raw: RawDockerState, fetchedAt: number): DockerState {
+  const r = obj(raw);
   return {
     fetchedAt,
-    info: parseInfo(raw.info),
-    nodes: (raw.nodes ?? []).map(parseNode).filter((n) => n.id !== ''),
-    services: (raw.services ?? []).map(parseService).filter((s) => s.id !== ''),
-    networks: raw.networks.map(parseNetwork).filter((n) => n.id !== ''),
-    containers: raw.containers.map(parseContainer).filter((c) => c.id !== ''),
+    info: parseInfo(r.info),
+    nodes: arr(r.nodes).map(parseNode).filter((n) => n.id !== ''),
+    services: arr(r.services).map(parseService).filter((s) => s.id !== ''),
+    networks: arr(r.networks).map(parseNetwork).filter((n) => n.id !== ''),
+    containers: arr(r.containers).map(parseContainer).filter((c) => c.id !== ''),
   };
 }

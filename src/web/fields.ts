@@ -17,6 +17,12 @@ export class WebConfigError extends Error {
 }
 
 export type Node = YamlNode | null;
+
+/** table[key] when the table itself holds key: never a property every object has (constructor, toString, __proto__). */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 type Located = { range?: readonly number[] | null } | null | undefined;
 
 /** The parsed document of one file, with typed, located accessors for its values. */

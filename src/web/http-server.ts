@@ -1,7 +1,7 @@
 // http_server_config: extra response headers (only those exporter-toolkit
 // allows, with their allowed values) and http2.
 import type { Node as YamlNode } from 'yaml';
-import type { Fields, Node } from './fields.js';
+import { type Fields, type Node, lookup } from './fields.js';
 
 /** Response headers exporter-toolkit lets a config set, with their allowed values (null: any). */
 const EXTRA_HEADERS: Record<string, readonly string[] | null> = {
@@ -27,7 +27,7 @@ export function parseHttpSection(f: Fields, value: Node): HttpServerSpec {
     if (k === 'http2') spec.http2 = f.bool(v, field) ?? true;
     else {
       for (const [name, hv, pair] of f.entries(v, field, null)) {
-        const allowed = EXTRA_HEADERS[name];
+        const allowed = lookup(EXTRA_HEADERS, name);
         if (allowed === undefined) f.fail(`${field}.${name}`, `header can not be configured (allowed: ${Object.keys(EXTRA_HEADERS).join(', ')})`, pair.key as YamlNode);
         const hval = f.str(hv, `${field}.${name}`) ?? '';
         if (allowed && !allowed.includes(hval)) f.fail(`${field}.${name}`, `"${hval}" is not one of ${allowed.join(', ')}`, hv);

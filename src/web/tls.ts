@@ -6,7 +6,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { type SecureContextOptions, type SecureVersion, type TLSSocket, createSecureContext } from 'node:tls';
-import { type Fields, type Node, WebConfigError } from './fields.js';
+import { type Fields, type Node, WebConfigError, lookup } from './fields.js';
 
 export const CLIENT_AUTH_TYPES = [
   'NoClientCert',
@@ -91,12 +91,12 @@ export function parseTlsSection(f: Fields, value: Node, section: Node): TlsSpec 
     if (k === 'cipher_suites') {
       const list = f.strList(v, field);
       if (list) {
-        ciphers = [...list.map(([name, node]) => CIPHERS[name] ?? f.fail(field, `unknown cipher suite "${name}" (known: ${Object.keys(CIPHERS).join(', ')})`, node)), TLS13_SUITES].join(':');
+        ciphers = [...list.map(([name, node]) => lookup(CIPHERS, name) ?? f.fail(field, `unknown cipher suite "${name}" (known: ${Object.keys(CIPHERS).join(', ')})`, node)), TLS13_SUITES].join(':');
       }
     } else if (k === 'curve_preferences') {
       const list = f.strList(v, field);
       if (list && list.length > 0) {
-        ecdhCurve = list.map(([name, node]) => CURVES[name] ?? f.fail(field, `unknown curve "${name}" (known: ${Object.keys(CURVES).join(', ')})`, node)).join(':');
+        ecdhCurve = list.map(([name, node]) => lookup(CURVES, name) ?? f.fail(field, `unknown curve "${name}" (known: ${Object.keys(CURVES).join(', ')})`, node)).join(':');
       }
     } else if (k === 'prefer_server_cipher_suites') {
       honorCipherOrder = f.bool(v, field) ?? true;
@@ -138,7 +138,7 @@ export function parseTlsSection(f: Fields, value: Node, section: Node): TlsSpec 
   const version = (k: 'min_version' | 'max_version', dflt: SecureVersion): SecureVersion => {
     const v = t[k];
     if (!v) return dflt;
-    return TLS_VERSIONS[v] ?? f.fail(`tls_server_config.${k}`, `"${v}" is not one of ${Object.keys(TLS_VERSIONS).join(', ')}`, nodes[k]);
+    return lookup(TLS_VERSIONS, v) ?? f.fail(`tls_server_config.${k}`, `"${v}" is not one of ${Object.keys(TLS_VERSIONS).join(', ')}`, nodes[k]);
   };
   const minVersion = version('min_version', 'TLSv1.2');
   const maxVersion = version('max_version', 'TLSv1.3');

@@ -98,7 +98,9 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
       case IFLA_INFO_DATA: data = r.bytes(); break;
     }
   }
-  // the kind decides how INFO_DATA reads, whichever came first
+  // the kind decides how INFO_DATA reads, whichever came first; a later
+  // IFLA_LINKINFO that changes the kind takes the earlier vxlan data with it
+  if (link.vxlan && link.kind !== 'vxlan') delete link.vxlan;
   if (data && link.kind === 'vxlan') {
     const inner = new AttrReader(data);
     link.vxlan = decodeVxlan(inner);
@@ -112,6 +114,8 @@ export function decodeLink(msg: NlMessage): Link {
   const view = viewOf(p);
   const at = p.byteOffset;
   const link: Link = { index: view.getInt32(at + 4, true), flags: view.getUint32(at + 8, true), name: '' };
+  // ifi_index is an int, but no interface has a negative one
+  if (link.index < 0) throw new DecodeError(`link message with ifindex ${link.index}`);
   const r = new AttrReader(p, 16);
   while (r.next()) {
     switch (r.type) {

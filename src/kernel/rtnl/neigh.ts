@@ -59,6 +59,7 @@ export function decodeNeighbour(msg: NlMessage): Neighbour {
     state: view.getUint16(p.byteOffset + 8, true),
     flags: p[10]!,
   };
+  if (n.ifindex < 0) throw new DecodeError(`neighbour message with ifindex ${n.ifindex}`);
   const r = new AttrReader(p, 12);
   while (r.next()) {
     switch (r.type) {
