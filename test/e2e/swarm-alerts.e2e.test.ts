@@ -17,12 +17,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ExporterProcess, type PromAlert, type PrometheusInNetns, startExporterProcess, startPrometheus } from '../harness/in-netns.js';
-import { type Swarm, type SwarmNode, startSwarm, waitFor } from '../harness/swarm.js';
+import { type ExporterProcess, startExporter } from '../harness/exporter.js';
+import { ROOT } from '../harness/paths.js';
+import { type PromAlert, type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
+import { waitFor } from '../harness/wait.js';
 import { RULES_DIR, alertRules, metricNames, ruleFiles } from '../unit/promql-exprs.js';
 
 const started = Date.now();
-const ROOT = join(import.meta.dirname, '..', '..');
 const PROM_CONFIG = join(ROOT, 'deploy', 'prometheus', 'prometheus.yml');
 const JOB = 'swarmnet';
 const EVAL_INTERVAL = '1s';
@@ -47,7 +49,7 @@ const NETNS_DIR_ALERT = ruleSelecting((n) => n.includes('swarmnet_netns_dir_up')
 let swarm: Swarm | undefined;
 let node1: SwarmNode;
 let node2: SwarmNode;
-let prom: PrometheusInNetns | undefined;
+let prom: Prometheus | undefined;
 const exporters = new Map<string, ExporterProcess>();
 /** node2's exporter's --netns.dir: a symlink to node2's namespace folder, as the stack's bind mount */
 let node2Mount = '';
@@ -70,8 +72,8 @@ beforeAll(async () => {
   node2Mount = join(workDir, 'node2-netns');
   await symlink(node2.netnsDir, node2Mount);
   for (const n of [node1, node2]) {
-    exporters.set(n.name, await startExporterProcess({
-      netnsFile: n.netnsFile, address: n.address, port: PORT, dockerHost: n.host,
+    exporters.set(n.name, await startExporter({
+      netnsFile: n.netnsFile, listen: `${n.address}:${PORT}`, dockerHost: n.host, hostNetns: 'none',
       netnsDir: n === node2 ? node2Mount : n.netnsDir,
     }));
   }

@@ -8,11 +8,12 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from './harness.js';
+import { ROOT } from '../harness/paths.js';
+import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from '../harness/vm.js';
 
 const GRACE_S = Number(process.env.SWARMNET_VM_GRACE_S ?? 180);
 const TIMEOUT_S = Number(process.env.SWARMNET_VM_ROLLING_TIMEOUT_S ?? 1200);
-const RULES_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'rules');
+const RULES_DIR = join(ROOT, 'deploy', 'prometheus', 'rules');
 
 interface Alert { labels: Record<string, string>; state: string }
 interface Series { metric: Record<string, string>; value: [number, string] }
@@ -26,7 +27,7 @@ let polls: Poll[] = [];
 
 describe('a rolling update with a long stop grace period, in a guest kernel with IPVS', () => {
   beforeAll(async () => {
-    root = compileForGuest(['main.js']);
+    root = await compileForGuest(['main.js']);
     run = await runVm(join(VM_DIR, 'guest-lb-rolling.sh'), [join(root, 'dist'), '/out', RULES_DIR, `${GRACE_S}s`], TIMEOUT_S);
     r = guestResult<Result>(run);
     polls = readFileSync(join(run.out, 'polls.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Poll);
