@@ -1,4 +1,4 @@
-// HTTP: /metrics, /healthz and a landing page. Nothing else is served and no
+// HTTP: /metrics, /healthz, a landing page and the topology (/topology, /topology.html). Nothing else is served and no
 // request input reaches the kernel or dockerd: the exporter holds the Docker
 // socket, so its surface stays read-only and parameter-free.
 import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
