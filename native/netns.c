@@ -9,6 +9,8 @@
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
 //   counters()               -> { nsEntries }: setns() calls into a namespace so far
+//   enterNetnsOnThisThread(nsPath) -> null | { errno, syscall, message }
+//                            setns() on the calling thread itself, for good (CLI only)
 //   maxRequests, maxProtocols
 #define _GNU_SOURCE
 #include <errno.h>
@@ -433,6 +435,37 @@ static napi_value js_counters(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+// ---- the CLI's `netns exec`: move the calling thread itself -------------------
+//
+// Synchronous, on the thread that calls it (Node's main thread), and with no way
+// back: the CLI calls it right before spawning a command, which forks from that
+// thread and so starts in the namespace. The exporter never calls it: its pool
+// threads enter namespaces only inside open() and always return.
+static napi_value js_enter_here(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_string) return throw_type(env, "enterNetnsOnThisThread(nsPath)");
+  char path[4096];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1) {
+    return throw_type(env, "nsPath too long");
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(env, errno, "open");
+  struct statfs st;
+  if (fstatfs(fd, &st) < 0) { int e = errno; close(fd); return make_error(env, e, "fstatfs"); }
+  if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) { close(fd); return make_error(env, EINVAL, "nsfs"); }
+  if (setns(fd, CLONE_NEWNET) < 0) { int e = errno; close(fd); return make_error(env, e, "setns"); }
+  close(fd);
+  atomic_fetch_add(&ns_entries, 1);
+  napi_value nul;
+  napi_get_null(env, &nul);
+  return nul;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value v;
   napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &v);
@@ -443,6 +476,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "close", v);
   napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);
   napi_set_named_property(env, exports, "counters", v);
+  napi_create_function(env, "enterNetnsOnThisThread", NAPI_AUTO_LENGTH, js_enter_here, NULL, &v);
+  napi_set_named_property(env, exports, "enterNetnsOnThisThread", v);
   napi_create_uint32(env, MAX_REQUESTS, &v);
   napi_set_named_property(env, exports, "maxRequests", v);
   napi_create_uint32(env, MAX_PROTOCOLS, &v);

@@ -1,4 +1,4 @@
-// HTTP: /metrics, /healthz and a landing page. Nothing else is served and no
+// HTTP: /metrics, /healthz, a landing page and the topology (/topology, /topology.html). Nothing else is served and no
 // request input reaches the kernel or dockerd: the exporter holds the Docker
 // socket, so its surface stays read-only and parameter-free.
 import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderOpenMetrics, renderPrometheus } from './metrics/render.js';
 import type { ScrapeResult, Scraper } from './scrape.js';
+import { TopologySource } from './topology/source.js';
+import { topologyPage } from './web/topology-page.js';
 
 export interface AppOptions {
   scraper: Scraper;
@@ -55,6 +57,7 @@ const LANDING = (version: string) => `<!doctype html>
 <ul>
 <li><a href="metrics">metrics</a></li>
 <li><a href="healthz">healthz</a></li>
+<li><a href="topology.html">topology</a> (a live drawing of this node's namespaces; <a href="topology">JSON</a>)</li>
 </ul>
 </body></html>
 `;
@@ -93,5 +96,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LANDING(opts.version)));
+
+  // the node's topology, drawn from the scrapes' snapshots; parameter-free like the rest,
+  // and behind the same app-wide hooks (basic auth, rate limit) as /metrics
+  const topology = new TopologySource(opts.scraper);
+  app.get('/topology', async (_req, reply) => reply.header('cache-control', 'no-store').send(await topology.current()));
+  app.get('/topology.html', async (_req, reply) => reply.type('text/html; charset=utf-8').send(topologyPage(opts.version)));
   return app;
 }

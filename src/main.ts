@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: flags -> sources -> app -> listen; SIGTERM/SIGINT -> graceful close.
 import { buildApp } from './app.js';
+import { commandsHelp, isCommand, runCommand } from './cli/index.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
 import { createLogger } from './log.js';
@@ -74,6 +75,8 @@ export async function run(cfg: Config) {
 }
 
 async function main() {
+  // `netns ls|exec`, `links`: commands with flags of their own, before the exporter's parsing
+  if (isCommand(process.argv[2])) process.exit(await runCommand(process.argv.slice(2)));
   let cfg: Config;
   try {
     cfg = loadConfig(process.argv.slice(2));
@@ -85,7 +88,7 @@ async function main() {
     throw err;
   }
   if (cfg.help) {
-    process.stdout.write(usage());
+    process.stdout.write(usage() + commandsHelp());
     return;
   }
   if (cfg.version) {

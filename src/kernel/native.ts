@@ -30,6 +30,12 @@ export interface NativeBinding {
   close(handle: unknown): void;
   /** setns() calls into a namespace since the addon was loaded */
   counters(): { nsEntries: number };
+  /**
+   * setns(CLONE_NEWNET) on the calling thread (the main thread), for good: for
+   * the CLI's `netns exec`, whose command then forks from this thread. Never
+   * called by the exporter. null on success.
+   */
+  enterNetnsOnThisThread(nsPath: string): NativeError | null;
   /** the most requests one exchange takes (set in native/netns.c) */
   readonly maxRequests: number;
   /** the most protocols one session opens */
