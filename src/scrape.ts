@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type Collector, NoDataError, type Snapshot } from './collectors/types.js';
 import type { DockerView } from './docker/cache.js';
 import { ErrorLedger } from './errors.js';
-import type { NativeBinding } from './kernel/native.js';
+import type { NetlinkSessions } from './kernel/native.js';
 import { NETNS_KINDS, type NetnsKind, type NetnsRef, discoverNetns } from './kernel/netns.js';
 import { createReaders, readersFor } from './kernel/readers/index.js';
 import type { Need, NsReader, NsSample, ScrapeData } from './kernel/readers/types.js';
@@ -46,7 +46,7 @@ export interface DockerSource {
 }
 
 export interface ScrapeSources {
-  native: NativeBinding;
+  native: NetlinkSessions;
   /** absent: no Docker source (no swarm names, the swarm and overlay collectors have no data) */
   docker?: DockerSource;
 }
@@ -59,6 +59,7 @@ export interface ScrapeResult {
 export class Scraper {
   private inFlight?: Promise<ScrapeResult>;
   private readonly interner = new LabelInterner();
+  private readonly listeners: Array<(result: ScrapeResult) => void> = [];
   /** the readers of the union of the enabled collectors' needs, in reading order */
   readonly readers: NsReader[];
   readonly errors: ErrorLedger;
@@ -77,8 +78,16 @@ export class Scraper {
       this.inFlight = this.collect(budgetMs ?? this.opts.defaultTimeoutMs).finally(() => {
         this.inFlight = undefined;
       });
+      void this.inFlight.then((result) => {
+        for (const listener of this.listeners) listener(result);
+      }, () => undefined);
     }
     return this.inFlight;
+  }
+
+  /** Be told of every collection's result, once each, whoever asked for it (the topology keeps the last two). */
+  onCollected(listener: (result: ScrapeResult) => void): void {
+    this.listeners.push(listener);
   }
 
   private async collect(budgetMs: number): Promise<ScrapeResult> {

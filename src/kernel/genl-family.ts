@@ -3,7 +3,7 @@
 // own namespace; an absent family is re-checked now and then, because a module
 // loaded later (ip_vs) registers it.
 import { type GenlFamily, decodeFamily, getFamilyRequest } from './genl/ctrl.js';
-import type { NativeBinding } from './native.js';
+import type { NetlinkSessions } from './native.js';
 import { NETLINK_GENERIC, NetlinkError } from './nl/message.js';
 import { allocSeq, withSession } from './session.js';
 
@@ -46,7 +46,7 @@ export class GenlFamilyCache {
     this.state = {};
   }
 
-  resolve(native: NativeBinding, timeoutMs: number): Promise<GenlFamily | undefined> {
+  resolve(native: NetlinkSessions, timeoutMs: number): Promise<GenlFamily | undefined> {
     const s = this.state;
     if (s.available === true) return Promise.resolve(s.family);
     if (s.available === false && this.now() - s.checkedAt! < this.recheckMs) return Promise.resolve(undefined);
@@ -56,7 +56,7 @@ export class GenlFamilyCache {
     return this.inFlight;
   }
 
-  private async lookup(native: NativeBinding, timeoutMs: number): Promise<GenlFamily | undefined> {
+  private async lookup(native: NetlinkSessions, timeoutMs: number): Promise<GenlFamily | undefined> {
     const seq = allocSeq();
     const what = `CTRL_CMD_GETFAMILY(${this.name})`;
     const [reply] = await withSession(native, { name: 'host', path: null }, [NETLINK_GENERIC], timeoutMs,

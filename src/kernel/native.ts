@@ -21,7 +21,8 @@ export interface NativeSession {
 
 export type NativeReply = Buffer | NativeError;
 
-export interface NativeBinding {
+/** What reading namespaces needs from the addon: sessions of netlink sockets. */
+export interface NetlinkSessions {
   /** On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home. */
   open(nsPath: string | null, protocols: number[], timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
@@ -30,16 +31,19 @@ export interface NativeBinding {
   close(handle: unknown): void;
   /** setns() calls into a namespace since the addon was loaded */
   counters(): { nsEntries: number };
+  /** the most requests one exchange takes (set in native/netns.c) */
+  readonly maxRequests: number;
+  /** the most protocols one session opens */
+  readonly maxProtocols: number;
+}
+
+export interface NativeBinding extends NetlinkSessions {
   /**
    * setns(CLONE_NEWNET) on the calling thread (the main thread), for good: for
    * the CLI's `netns exec`, whose command then forks from this thread. Never
    * called by the exporter. null on success.
    */
   enterNetnsOnThisThread(nsPath: string): NativeError | null;
-  /** the most requests one exchange takes (set in native/netns.c) */
-  readonly maxRequests: number;
-  /** the most protocols one session opens */
-  readonly maxProtocols: number;
 }
 
 let binding: NativeBinding | undefined;

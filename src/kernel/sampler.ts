@@ -1,7 +1,7 @@
 // One kernel snapshot: for every namespace, one trip into it for everything the
 // enabled collectors need, bounded by a deadline and a concurrency limit. A
 // namespace that fails is recorded with a reason; it never fails the snapshot.
-import type { NativeBinding } from './native.js';
+import type { NetlinkSessions } from './native.js';
 import type { NetnsRef } from './netns.js';
 import { DumpInterruptedError } from './nl/message.js';
 import type { CompleteContext, NsData, NsReader, NsSample } from './readers/types.js';
@@ -25,7 +25,7 @@ async function runReader<K extends keyof NsData>(reader: NsReader<K>, firstRound
   data[reader.need] = await reader.complete(replies, ctx);
 }
 
-export async function sampleNamespace(native: NativeBinding, ref: NetnsRef, opts: SamplerOptions): Promise<NsSample> {
+export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, opts: SamplerOptions): Promise<NsSample> {
   const started = performance.now();
   const sample = emptySample(ref);
   const readers = opts.readers.filter((r) => r.applies(ref));
@@ -61,7 +61,7 @@ export async function sampleNamespace(native: NativeBinding, ref: NetnsRef, opts
  * still in flight when it passes are reported the same way and their late
  * answers dropped.
  */
-export async function sampleAll(native: NativeBinding, refs: NetnsRef[], opts: SamplerOptions, deadline: number): Promise<NsSample[]> {
+export async function sampleAll(native: NetlinkSessions, refs: NetnsRef[], opts: SamplerOptions, deadline: number): Promise<NsSample[]> {
   const results: NsSample[] = new Array(refs.length);
   let next = 0;
   const lateSample = (ref: NetnsRef): NsSample => ({

@@ -4,7 +4,7 @@
 // before the scrape ends: a socket kept open would pin a deleted namespace.
 import { DecodeError } from './nl/attr.js';
 import { DumpInterruptedError, NetlinkError, type NlMessage, parseReply } from './nl/message.js';
-import type { NativeBinding, NativeError, NativeReply } from './native.js';
+import type { NetlinkSessions, NativeError, NativeReply } from './native.js';
 import type { NetnsRef } from './netns.js';
 
 export type FailureReason =
@@ -60,7 +60,7 @@ export class NsSession {
   private closed = false;
 
   private constructor(
-    private readonly native: NativeBinding,
+    private readonly native: NetlinkSessions,
     private readonly handle: unknown,
     private readonly ports: ReadonlyMap<number, number>,
     /** the namespace's label, for messages */
@@ -69,7 +69,7 @@ export class NsSession {
   ) {}
 
   /** Enter `path` once (null: our own namespace) and open one socket per protocol; a failure is a SampleError. */
-  static async open(native: NativeBinding, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number): Promise<NsSession> {
+  static async open(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number): Promise<NsSession> {
     const distinct = [...new Set(protocols)];
     const opened = await native.open(ref.path, distinct, timeoutMs);
     if ('errno' in opened) {
@@ -125,7 +125,7 @@ export class NsSession {
 }
 
 /** Open a session, run `fn`, and close it whatever happens. */
-export async function withSession<T>(native: NativeBinding, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[],
+export async function withSession<T>(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[],
   timeoutMs: number, fn: (s: NsSession) => Promise<T>): Promise<T> {
   const session = await NsSession.open(native, ref, protocols, timeoutMs);
   try {

@@ -18,13 +18,8 @@ export class TopologySource {
 
   /** maxAgeMs: an older snapshot is replaced by a new scrape before it is drawn */
   constructor(private readonly scraper: Scraper, private readonly maxAgeMs = 15_000, private readonly now: () => number = Date.now) {
-    // every scrape's result passes through here, the /metrics ones included
-    const scrape = scraper.scrape.bind(scraper);
-    scraper.scrape = (budgetMs?: number) => {
-      const p = scrape(budgetMs);
-      p.then((r) => this.observe(r), () => undefined);
-      return p;
-    };
+    // every collection's result passes through here, the /metrics ones included
+    scraper.onCollected((r) => this.observe(r));
   }
 
   private observe(result: ScrapeResult): void {

@@ -1,4 +1,4 @@
-// A NativeBinding that needs no root and no kernel state: it answers the
+// A NetlinkSessions that needs no root and no kernel state: it answers the
 // exporter's netlink requests with the replies captured from real kernels in
 // test/fixtures/rtnl and test/fixtures/ipvs, and counts what it is asked.
 //
@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getFamilyRequest } from '../../src/kernel/genl/ctrl.js';
 import { IPVS_GENL_NAME, getDestsRequest, getServicesRequest } from '../../src/kernel/genl/ipvs.js';
-import type { NativeBinding, NativeError, NativeReply, NativeSession } from '../../src/kernel/native.js';
+import type { NetlinkSessions, NativeError, NativeReply, NativeSession } from '../../src/kernel/native.js';
 import { NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_ERROR, NLMSG_HDRLEN } from '../../src/kernel/nl/message.js';
 import { getLinkRequest } from '../../src/kernel/rtnl/link.js';
 import { AF_BRIDGE, AF_INET, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
@@ -64,7 +64,7 @@ const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EACCES: 13, EINVAL:
 /** The session's socket for each protocol has the port id of the capture made first on that protocol. */
 const SESSION_PORTS = new Map([[NETLINK_ROUTE, rtnlCapture('links').port], [NETLINK_GENERIC, ipvsCapture('services').port]]);
 
-export class ReplayNative implements NativeBinding {
+export class ReplayNative implements NetlinkSessions {
   readonly maxRequests: number;
   readonly maxProtocols = 4;
   /** every open(), in order, successful or not */

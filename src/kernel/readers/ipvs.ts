@@ -8,7 +8,7 @@ import { GenlFamilyCache } from '../genl-family.js';
 import {
   IPVS_GENL_NAME, type IpvsDest, type IpvsService, decodeDests, decodeServices, getDestsRequest, getServicesRequest, serviceKey,
 } from '../genl/ipvs.js';
-import type { NativeBinding } from '../native.js';
+import type { NetlinkSessions } from '../native.js';
 import type { NetnsKind, NetnsRef } from '../netns.js';
 import { NETLINK_GENERIC, NetlinkError, type NlMessage } from '../nl/message.js';
 import { type NlRequest, type NsSession, allocSeq } from '../session.js';
@@ -53,7 +53,7 @@ export class IpvsReader implements NsReader<'ipvs'> {
   private readonly family: GenlFamilyCache;
   /** the family id this scrape uses (undefined: IPVS absent) */
   private familyId?: number;
-  private native?: NativeBinding;
+  private native?: NetlinkSessions;
   private prepareTimeoutMs = 2000;
   private loggedAvailable?: boolean;
 
@@ -72,7 +72,7 @@ export class IpvsReader implements NsReader<'ipvs'> {
   }
 
   /** Resolve the family now (cached) and report whether IPVS exists. */
-  async probe(native: NativeBinding, timeoutMs: number): Promise<IpvsStatus> {
+  async probe(native: NetlinkSessions, timeoutMs: number): Promise<IpvsStatus> {
     this.native = native;
     this.prepareTimeoutMs = timeoutMs;
     this.familyId = (await this.family.resolve(native, timeoutMs))?.id;

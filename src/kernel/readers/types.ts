@@ -3,7 +3,7 @@
 // scrape and runs the readers of the union of those needs over one session.
 import type { Logger } from 'pino';
 import type { IpvsNsResult, IpvsStatus } from './ipvs.js';
-import type { NativeBinding } from '../native.js';
+import type { NetlinkSessions } from '../native.js';
 import type { NetnsRef } from '../netns.js';
 import type { NlMessage } from '../nl/message.js';
 import type { Link } from '../rtnl/link.js';
@@ -46,7 +46,7 @@ export interface NsSample {
 }
 
 export interface PrepareContext {
-  native: NativeBinding;
+  native: NetlinkSessions;
   timeoutMs: number;
   log: Logger;
 }
