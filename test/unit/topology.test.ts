@@ -149,7 +149,17 @@ describe('TopologySource', () => {
   it('keeps the last two scrapes\' snapshots, from /metrics too, and scrapes when the last is too old', async () => {
     let n = 0;
     const results: ScrapeResult[] = [];
-    const scraper = { scrape: async () => { const r = { families: {}, snapshot: snapshot(1000 * ++n) } as unknown as ScrapeResult; results.push(r); return r; } };
+    // the two parts of a Scraper the source uses: scrape(), and its listener for every collection
+    const listeners: Array<(r: ScrapeResult) => void> = [];
+    const scraper = {
+      onCollected: (l: (r: ScrapeResult) => void) => listeners.push(l),
+      scrape: async () => {
+        const r = { families: {}, snapshot: snapshot(1000 * ++n) } as unknown as ScrapeResult;
+        results.push(r);
+        for (const l of listeners) l(r);
+        return r;
+      },
+    };
     let now = 0;
     const src = new TopologySource(scraper as unknown as Scraper, 15_000, () => now);
     const first = await src.current(); // nothing yet: scrapes
