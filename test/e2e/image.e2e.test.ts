@@ -201,7 +201,7 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_node_info', {})[0]?.labels).toMatchObject({ hostname: node.name, role: 'manager' });
     // the ingress network's namespaces, made by this dockerd and seen through the rslave mount
-    expect(pick(m, 'swarmnet_netns', { netns_kind: 'ingress_sbox' })[0]?.value).toBe(1);
+    expect(pick(m, 'swarmnet_netns_discovered', { netns_kind: 'ingress_sbox' })[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_interface_info', { netns_kind: 'overlay', network: 'ingress', kind: 'vxlan' })).toHaveLength(1);
   }, 180_000);
 
