@@ -44,6 +44,7 @@ export async function run(cfg: Config) {
     logger: log,
     maxScrapeMs: cfg.scrapeTimeoutMs,
     version: VERSION,
+    disableCompression: cfg.disableCompression,
     serverOptions: web.serverOptions,
     configure: (a) => web.register(a),
   });
