@@ -181,6 +181,11 @@ async function main() {
   console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, kernel ${sh('uname -r').trim()}, node ${process.version}, ${new Date().toISOString()}`);
   console.log(`at start: ${machineLoad()}`);
+  if (arg('setup-only', 'false') === 'true') {
+    // namespaces for trying things by hand; remove them with: ip -all netns delete (or a run without --keep)
+    ensureNamespaces(Math.max(...sizes));
+    return;
+  }
   const floorBin = buildFloor();
   teardown();
   const rows = [];
