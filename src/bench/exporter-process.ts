@@ -47,7 +47,7 @@ export class ExporterProcess {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   stderr = '';
 
-  constructor(private readonly args: string[], private readonly nodeArgs: string[] = []) {}
+  constructor(private readonly args: string[], private readonly nodeArgs: string[] = [], private readonly main = MAIN) {}
 
   get pid(): number {
     return this.child.pid!;
@@ -55,7 +55,7 @@ export class ExporterProcess {
 
   async start(): Promise<void> {
     this.port = await freePort();
-    this.child = spawn(process.execPath, [...this.nodeArgs, MAIN, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn', ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, [...this.nodeArgs, this.main, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn', ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     for (let i = 0; i < 200; i++) {
       try {

@@ -97,12 +97,12 @@ function selfMetric(body: string, re: RegExp): number {
  * The exporter as a process over loopback HTTP: a fresh process per mode, one
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
-async function measureExporter(n: number, rounds: number, gzip: boolean) {
+async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string) {
   const exporter = new ExporterProcess([
     '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=^(?!${PREFIX}\\d+$)`,
     '--docker.host=unix:///nonexistent/docker.sock', `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
-  ], arg('node-args', '').split(' ').filter(Boolean));
+  ], arg('node-args', '').split(' ').filter(Boolean), main);
   await exporter.start();
   const headers: Record<string, string> = gzip ? { 'accept-encoding': 'gzip' } : {};
   try {
@@ -199,11 +199,14 @@ async function main() {
       const floor1 = measureFloor(floorBin, n, 1, rounds);
       const plain = await measureExporter(n, rounds, false);
       const gz = await measureExporter(n, rounds, true);
+      // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
+      const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', '')) : undefined;
       const same = seriesOf(plain.plain).length === gz.series;
       const shell = measureShellLoop(n, shellRounds);
       const { plain: body, ...plainRow } = plain;
       const { plain: _b, ...gzRow } = gz;
-      const row = { namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, same, shell };
+      const { plain: _c, ...compareRow } = compare ?? { plain: undefined };
+      const row = { namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined, same, shell };
       console.error(JSON.stringify(row));
       rows.push(row);
       if (n === sizes[sizes.length - 1]) levels = gzipLevels(body);
@@ -222,6 +225,15 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);
+  }
+  if (arg('compare', '')) {
+    console.log(`\nthe build at ${arg('compare', '')}, same run, asked for gzip:`);
+    console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | bytes on the wire | encoding | VmHWM MB (after 15 / end) |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const c = r.compare!;
+      console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${c.wireBytes} | ${c.encoding} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
+    }
   }
   console.log(`\ngzip levels on the ${sizes[sizes.length - 1]}-namespace exposition (${levels.length ? rows[rows.length - 1]!.plain.bodyBytes : 0} bytes), one thread, median of 5:`);
   console.log('| level | ms | bytes | ratio |');

@@ -99,7 +99,13 @@ export class AttrReader {
     let stop = this.start + this.len;
     const nul = this.buf.indexOf(0, this.start);
     if (nul >= 0 && nul < stop) stop = nul;
+    // a Buffer (the native replies are) decodes in place, without a view object per string
+    if (Buffer.isBuffer(this.buf)) return this.buf.toString('utf8', this.start, stop);
     return Buffer.from(this.buf.buffer, this.buf.byteOffset + this.start, stop - this.start).toString('utf8');
+  }
+  /** The i-th byte of the attribute (no bounds check beyond the buffer's). */
+  byteAt(i: number): number {
+    return this.buf[this.start + i]!;
   }
   bytes(): Uint8Array {
     return this.buf.subarray(this.start, this.start + this.len);

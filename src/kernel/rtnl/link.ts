@@ -1,6 +1,6 @@
 // rtnetlink links (RTM_GETLINK dump): names, kinds, masters, veth peers,
 // vxlan parameters and the 64-bit interface statistics.
-import { formatIp, formatMac } from '../nl/address.js';
+import { attrMac, formatIp } from '../nl/address.js';
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 
@@ -139,7 +139,7 @@ export function decodeLink(msg: NlMessage): Link {
       case IFLA_MASTER: link.master = r.u32(); break;
       case IFLA_OPERSTATE: link.operstate = OPERSTATES[r.u8()] ?? 'unknown'; break;
       case IFLA_LINK_NETNSID: link.linkNetnsId = r.i32(); break;
-      case IFLA_ADDRESS: if (r.length === 6) link.address = formatMac(r.bytes()); break;
+      case IFLA_ADDRESS: if (r.length === 6) link.address = attrMac(r); break;
       case IFLA_LINKINFO: {
         const bytes = r.bytes();
         const inner = new AttrReader(bytes);
