@@ -10,7 +10,7 @@ export type ContentCoding = 'gzip' | 'identity';
  * The gzip level: measured in BENCHMARKS.md (CPU per scrape against bytes on
  * the wire); past this level the bytes barely shrink while the CPU grows.
  */
-export const GZIP_LEVEL = 1;
+export const GZIP_LEVEL = 3;
 
 /** Parse Accept-Encoding into coding -> q (lower case; the last of duplicates wins). */
 export function acceptedCodings(header: string | string[] | undefined): Map<string, number> {
