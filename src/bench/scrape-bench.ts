@@ -1,7 +1,13 @@
 // Scrape benchmark: N swarm-shaped namespaces (bridge, vxlan with peers, veth
-// ports), the exporter's full /metrics against the naive shell loop of the
-// seed's scripts (nsenter + ip -s -j link + bridge -j fdb per namespace), in
-// the same invocation. Run as root: npm run bench -- --sizes=100,400
+// ports); the exporter as a process scraped over loopback HTTP (plain and
+// gzip) against a C floor making the same netlink dumps and decoding nothing
+// (floor.c) and the naive shell loop of the seed's scripts (nsenter + ip -s -j
+// link + bridge -j fdb per namespace), all in the same invocation.
+// Run as root: npm run bench -- --sizes=100,400
+//   --rounds=N (30)  --shell-rounds=N (3)  --concurrency=N (2)
+//   --compare=PATH/main.js   another build in the same run (gzip requested)
+//   --v8-variant="FLAGS"     this build again with node FLAGS (gzip)
+//   --keep=true  --setup-only=true
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -97,12 +103,12 @@ function selfMetric(body: string, re: RegExp): number {
  * The exporter as a process over loopback HTTP: a fresh process per mode, one
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
-async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string) {
+async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', '')) {
   const exporter = new ExporterProcess([
     '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=^(?!${PREFIX}\\d+$)`,
     '--docker.host=unix:///nonexistent/docker.sock', `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
-  ], arg('node-args', '').split(' ').filter(Boolean), main);
+  ], nodeArgs.split(' ').filter(Boolean), main);
   await exporter.start();
   const headers: Record<string, string> = gzip ? { 'accept-encoding': 'gzip' } : {};
   try {
@@ -201,12 +207,19 @@ async function main() {
       const gz = await measureExporter(n, rounds, true);
       // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
       const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', '')) : undefined;
+      // the same build with V8 heap flags (the documented last resort for memory), gzip
+      const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
       const same = seriesOf(plain.plain).length === gz.series;
       const shell = measureShellLoop(n, shellRounds);
       const { plain: body, ...plainRow } = plain;
       const { plain: _b, ...gzRow } = gz;
       const { plain: _c, ...compareRow } = compare ?? { plain: undefined };
-      const row = { namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined, same, shell };
+      const { plain: _d, ...flaggedRow } = flagged ?? { plain: undefined };
+      const row = {
+        namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, same, shell,
+        compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined,
+        flagged: flagged ? flaggedRow as Omit<typeof gz, 'plain'> : undefined,
+      };
       console.error(JSON.stringify(row));
       rows.push(row);
       if (n === sizes[sizes.length - 1]) levels = gzipLevels(body);
@@ -233,6 +246,15 @@ async function main() {
     for (const r of rows) {
       const c = r.compare!;
       console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${c.wireBytes} | ${c.encoding} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
+    }
+  }
+  if (arg('v8-variant', '')) {
+    console.log(`\nthis build with node ${arg('v8-variant', '')}, same run, gzip:`);
+    console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | VmHWM MB (after 15 / end) |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const c = r.flagged!;
+      console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
     }
   }
   console.log(`\ngzip levels on the ${sizes[sizes.length - 1]}-namespace exposition (${levels.length ? rows[rows.length - 1]!.plain.bodyBytes : 0} bytes), one thread, median of 5:`);
