@@ -2,7 +2,7 @@
 // loopback HTTP as Prometheus does: wall time from request to last byte, bytes
 // received on the socket, the process' CPU time and its peak RSS (VmHWM).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
@@ -39,6 +39,29 @@ export function procCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after "pid (comm) "
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * A stand-in for dockerd on a unix socket: empty lists, an empty info object
+ * and an events stream that stays open. The exporter then loads and runs its
+ * Docker client as it does on a real node (the client costs memory), without
+ * the benchmark depending on a Docker daemon.
+ */
+export async function fakeDockerd(path: string): Promise<http.Server> {
+  rmSync(path, { force: true });
+  const srv = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    res.setHeader('content-type', 'application/json');
+    if (url.includes('/events')) {
+      res.writeHead(200);
+      res.flushHeaders();
+      return; // open until the exporter goes
+    }
+    const list = /\/(containers|networks|services|nodes|tasks)\/json|\/(networks|services|nodes|tasks)(\?|$)/.test(url);
+    res.end(list ? '[]' : '{}');
+  });
+  await new Promise<void>((r) => srv.listen(path, r));
+  return srv;
 }
 
 export class ExporterProcess {

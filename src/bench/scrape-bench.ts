@@ -14,9 +14,10 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ExporterProcess, type ScrapeReply, procCpuMs, procStatus } from './exporter-process.js';
+import { ExporterProcess, type ScrapeReply, fakeDockerd, procCpuMs, procStatus } from './exporter-process.js';
 
 const PREFIX = 'swb-';
+const DOCKER_SOCK = join(tmpdir(), 'swb-docker.sock');
 const VETHS = 4;
 const PEERS = 6; // remote VTEPs per vxlan device
 const MACS_PER_PEER = 3;
@@ -106,7 +107,7 @@ function selfMetric(body: string, re: RegExp): number {
 async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', '')) {
   const exporter = new ExporterProcess([
     '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=^(?!${PREFIX}\\d+$)`,
-    '--docker.host=unix:///nonexistent/docker.sock', `--scrape.concurrency=${arg('concurrency', '2')}`,
+    `--docker.host=unix://${DOCKER_SOCK}`, `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
   ], nodeArgs.split(' ').filter(Boolean), main);
   await exporter.start();
@@ -193,6 +194,7 @@ async function main() {
     return;
   }
   const floorBin = buildFloor();
+  const dockerd = await fakeDockerd(DOCKER_SOCK);
   teardown();
   const rows = [];
   let levels: ReturnType<typeof gzipLevels> = [];
@@ -226,6 +228,8 @@ async function main() {
     }
   } finally {
     if (arg('keep', 'false') !== 'true') teardown();
+    dockerd.closeAllConnections();
+    dockerd.close();
   }
   console.log(`at end: ${machineLoad()}`);
   const f = (x: number, d = 1) => x.toFixed(d);
