@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { Collector } from '../../src/collectors/types.js';
 import { acceptedCodings, negotiateCoding } from '../../src/compression.js';
+import { loadConfig } from '../../src/config.js';
 import type { NativeBinding } from '../../src/kernel/native.js';
 import type { NsReader, ScrapeData } from '../../src/kernel/readers/types.js';
 import { metric } from '../../src/metrics/family.js';
@@ -96,6 +97,14 @@ const seriesOf = (text: string) =>
     .filter((s) => s.name.startsWith('swarmnet_test_'))
     .map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`)
     .sort();
+
+describe('--web.disable-compression', () => {
+  it('is off by default and on when given', () => {
+    expect(loadConfig([]).disableCompression).toBe(false);
+    expect(loadConfig(['--web.disable-compression']).disableCompression).toBe(true);
+    expect(loadConfig(['--no-web.disable-compression']).disableCompression).toBe(false);
+  });
+});
 
 describe('/metrics compression over HTTP', () => {
   let on: { app: FastifyInstance; port: number };
