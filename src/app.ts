@@ -4,7 +4,10 @@
 import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderOpenMetrics, renderPrometheus } from './metrics/render.js';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { gzipChunks, negotiateCoding } from './compression.js';
+import { type ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderChunks } from './metrics/render.js';
 import type { ScrapeResult, Scraper } from './scrape.js';
 import { TopologySource } from './topology/source.js';
 import { topologyPage } from './web/topology-page.js';
@@ -19,6 +22,8 @@ export interface AppOptions {
   /** upper bound of a scrape's time budget */
   maxScrapeMs: number;
   version: string;
+  /** never gzip /metrics, whatever the request accepts (--web.disable-compression) */
+  disableCompression?: boolean;
 }
 
 /** Prometheus' own scrape timeout header, less a margin for rendering and the network. */
@@ -71,27 +76,50 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const registries = processRegistries();
   if (opts.configure) await opts.configure(app);
 
-  // scrapes that joined one collection (e.g. an HA pair of Prometheus servers) share its rendering too
-  const rendered = new WeakMap<object, { text?: Promise<Buffer>; om?: Promise<Buffer> }>();
+  // Scrapes that joined one collection (e.g. an HA pair of Prometheus servers)
+  // share its rendering too, plain and compressed, in either format. Bodies
+  // are kept as chunks (see renderChunks): no contiguous copy of the exposition.
+  type Bodies = Partial<Record<`${ExpositionFormat}:${'identity' | 'gzip'}`, Promise<Buffer[]>>>;
+  const rendered = new WeakMap<object, Bodies>();
   // a duplicate series would make Prometheus reject the whole scrape: keep the first, count and log the rest
   const onDuplicate = (family: string, labels: string) =>
     opts.scraper.errors.record('exposition', 'duplicate_series', `${family}${labels}`, `duplicate series dropped: ${family}${labels}`);
-  const render = (result: ScrapeResult, om: boolean): Promise<Buffer> => {
+  const processMetrics = async (format: ExpositionFormat): Promise<string> =>
+    format === 'openmetrics'
+      ? `${(await registries.om.metrics()).replace(/# EOF\s*$/, '')}# EOF\n`
+      : registries.text.metrics();
+  const body = (result: ScrapeResult, format: ExpositionFormat, gzip: boolean): Promise<Buffer[]> => {
     let cache = rendered.get(result);
     if (!cache) rendered.set(result, (cache = {}));
-    if (om) {
-      cache.om ??= registries.om.metrics().then((p) => renderOpenMetrics(result.families.all(), `${p.replace(/# EOF\s*$/, '')}# EOF\n`, onDuplicate));
-      return cache.om;
+    const plain = cache[`${format}:identity`];
+    if (!gzip) {
+      return (cache[`${format}:identity`] ??= processMetrics(format).then((tail) => [...renderChunks(format, result.families.all(), tail, onDuplicate)]));
     }
-    cache.text ??= registries.text.metrics().then((p) => renderPrometheus(result.families.all(), p, onDuplicate));
-    return cache.text;
+    return (cache[`${format}:gzip`] ??= plain
+      ? plain.then((chunks) => gzipChunks(chunks))
+      // render and compress in step: each chunk goes to the pool as soon as it
+      // is full, and rendering yields so the pool's completions are picked up
+      : processMetrics(format).then((tail) => gzipChunks((async function* () {
+        for (const chunk of renderChunks(format, result.families.all(), tail, onDuplicate)) {
+          yield chunk;
+          await nextTurn();
+        }
+      })())));
   };
 
   app.get('/metrics', async (req, reply) => {
     const budget = scrapeBudgetMs(req.headers['x-prometheus-scrape-timeout-seconds'], opts.maxScrapeMs);
     const result = await opts.scraper.scrape(budget);
-    const om = wantsOpenMetrics(req.headers.accept);
-    return reply.type(om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE).send(await render(result, om));
+    const format: ExpositionFormat = wantsOpenMetrics(req.headers.accept) ? 'openmetrics' : 'prometheus';
+    const gzip = !opts.disableCompression && negotiateCoding(req.headers['accept-encoding']) === 'gzip';
+    const chunks = await body(result, format, gzip);
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE).header('content-length', length);
+    // the answer depends on Accept-Encoding whenever compression is on at all
+    if (!opts.disableCompression) reply.header('vary', 'Accept-Encoding');
+    if (gzip) reply.header('content-encoding', 'gzip');
+    return reply.send(chunks.length === 1 ? chunks[0] : Readable.from(chunks, { objectMode: false }));
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));

@@ -12,6 +12,7 @@ export function flagDefs(): FlagDef[] {
   return [
     { name: 'web.listen-address', type: 'string', default: `:${DEFAULT_PORT}`, placeholder: '[HOST]:PORT', help: 'Address to listen on for /metrics, /healthz and the landing page.' },
     { name: 'web.config.file', type: 'string', default: '', placeholder: 'PATH', help: 'Exporter-toolkit web config file (YAML) enabling TLS and/or basic auth.' },
+    { name: 'web.disable-compression', type: 'bool', default: false, help: 'Never gzip /metrics, even when the request accepts it (Prometheus always does); the exposition is then about ten times larger on the wire.' },
     { name: 'netns.dir', type: 'list', default: ['/var/run/docker/netns'], placeholder: 'DIR', help: 'Directory of network namespace files to sample; repeat the flag for several (e.g. /var/run/netns). Repeating replaces the default.' },
     { name: 'netns.host', type: 'string', default: 'self', placeholder: 'self|none|PATH', help: 'Namespace reported as netns="host": "self" is the exporter\'s own (the host\'s when it runs with the host network), a path (e.g. /proc/1/ns/net with pid: host), or "none".' },
     { name: 'netns.kinds', type: 'list', default: [...NETNS_KINDS], placeholder: 'KIND', help: `Namespace kinds to sample (${NETNS_KINDS.join(', ')}); repeatable.` },
@@ -41,6 +42,7 @@ export interface Config {
   listenHost: string;
   listenPort: number;
   webConfigFile?: string;
+  disableCompression: boolean;
   netnsDirs: string[];
   hostNetns: string | null | false;
   netnsKinds: Set<NetnsKind>;
@@ -108,6 +110,7 @@ export function loadConfig(argv: string[]): Config {
     listenHost: listen.host,
     listenPort: listen.port,
     webConfigFile: str('web.config.file') || undefined,
+    disableCompression: v.get('web.disable-compression') === true,
     netnsDirs: v.get('netns.dir') as string[],
     hostNetns: host === 'self' ? null : host === 'none' ? false : host,
     netnsKinds: new Set(kinds),

@@ -11,12 +11,15 @@ import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
 import { Scraper } from './scrape.js';
 import { REVISION, VERSION } from './version.js';
-import { loadWebConfig } from './web/config.js';
+
+/** No web config file: plain HTTP/1.1, no authentication, no extra headers. */
+const PLAIN_WEB = { path: undefined, tls: false, http2: false, serverOptions: {}, register: () => {} };
 
 export async function run(cfg: Config) {
   const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
   // checked in full before anything starts: a bad file is a startup error naming file, line and field
-  const web = await loadWebConfig(cfg.webConfigFile);
+  // the web config code (YAML parser, bcrypt) is loaded only when there is a file to read
+  const web = cfg.webConfigFile ? await (await import('./web/config.js')).loadWebConfig(cfg.webConfigFile) : PLAIN_WEB;
   const native = loadNative();
   // never blocks and never throws: names arrive when dockerd answers
   const docker = new DockerStateCache({
@@ -53,6 +56,7 @@ export async function run(cfg: Config) {
     logger: log,
     maxScrapeMs: cfg.scrapeTimeoutMs,
     version: VERSION,
+    disableCompression: cfg.disableCompression,
     serverOptions: web.serverOptions,
     configure: (a) => web.register(a),
   });

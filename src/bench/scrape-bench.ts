@@ -1,19 +1,23 @@
 // Scrape benchmark: N swarm-shaped namespaces (bridge, vxlan with peers, veth
-// ports), the exporter's full /metrics against the naive shell loop of the
-// seed's scripts (nsenter + ip -s -j link + bridge -j fdb per namespace), in
-// the same invocation. Run as root: npm run bench -- --sizes=100,400
+// ports); the exporter as a process scraped over loopback HTTP (plain and
+// gzip) against a C floor making the same netlink dumps and decoding nothing
+// (floor.c) and the naive shell loop of the seed's scripts (nsenter + ip -s -j
+// link + bridge -j fdb per namespace), all in the same invocation.
+// Run as root: npm run bench -- --sizes=100,400
+//   --rounds=N (30)  --shell-rounds=N (3)  --concurrency=N (2)
+//   --compare=PATH/main.js   another build in the same run (gzip requested)
+//   --v8-variant="FLAGS"     this build again with node FLAGS (gzip)
+//   --keep=true  --setup-only=true
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { buildApp } from '../app.js';
-import { allCollectors } from '../collectors/index.js';
-import { loadConfig } from '../config.js';
-import { loadNative } from '../kernel/native.js';
-import { Scraper } from '../scrape.js';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ExporterProcess, type ScrapeReply, fakeDockerd, procCpuMs, procStatus } from './exporter-process.js';
 
 const PREFIX = 'swb-';
+const DOCKER_SOCK = join(tmpdir(), 'swb-docker.sock');
 const VETHS = 4;
 const PEERS = 6; // remote VTEPs per vxlan device
 const MACS_PER_PEER = 3;
@@ -71,41 +75,84 @@ const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+const median = (xs: number[]) => percentile(xs, 50);
 
-async function measureExporter(n: number, rounds: number) {
-  const log = pino({ level: 'silent' });
-  const scraper = new Scraper({
-    netnsDirs: ['/run/netns'], hostNetns: false, collectors: allCollectors({ netdevExtendedStats: arg('extended-stats', 'false') === 'true' }), concurrency: Number(arg('concurrency', '2')),
-    defaultTimeoutMs: 30_000, netnsFilter: (r) => r.name.startsWith(PREFIX) && Number(r.name.slice(PREFIX.length)) < n,
-    // the exporter's defaults, as a plain start would have them
-    interfaceExclude: loadConfig([]).interfaceExclude,
-    version: { version: 'bench', revision: 'bench' },
-  }, { native: loadNative() }, log);
-  const app = await buildApp({ scraper, logger: log, maxScrapeMs: 30_000, version: 'bench' });
-  await app.inject({ url: '/metrics' }); // warm-up
-  const walls: number[] = [];
-  let bytes = 0;
-  let series = 0;
-  let rssMax = 0;
-  const cpu0 = process.cpuUsage();
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    const res = await app.inject({ url: '/metrics' });
-    walls.push(performance.now() - t0);
-    if (r === rounds - 1) {
-      const body = res.rawPayload.toString('utf8');
-      bytes = res.rawPayload.length;
-      series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
+/** The floor: a C program making the same dumps in every namespace, decoding nothing (src/bench/floor.c). */
+function buildFloor(): string {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'bench', 'floor.c');
+  const bin = join(tmpdir(), 'swarmnet-floor');
+  execFileSync('cc', ['-O2', '-pthread', '-o', bin, src]);
+  return bin;
+}
+
+function measureFloor(bin: string, n: number, threads: number, rounds: number) {
+  const paths = Array.from({ length: n }, (_, i) => `/run/netns/${PREFIX}${i}`);
+  const out = execFileSync(bin, [String(threads), String(rounds + 1), ...paths], { encoding: 'utf8' });
+  const walls = out.trim().split('\n').map(Number).slice(1); // first round warms up
+  return { medianMs: median(walls), p95Ms: percentile(walls, 95) };
+}
+
+const seriesOf = (body: Buffer) => body.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort();
+
+function selfMetric(body: string, re: RegExp): number {
+  let sum = 0;
+  for (const m of body.matchAll(re)) sum += Number(m[1]);
+  return sum;
+}
+
+/**
+ * The exporter as a process over loopback HTTP: a fresh process per mode, one
+ * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
+ */
+async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', '')) {
+  const exporter = new ExporterProcess([
+    '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=^(?!${PREFIX}\\d+$)`,
+    `--docker.host=unix://${DOCKER_SOCK}`, `--scrape.concurrency=${arg('concurrency', '2')}`,
+    ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
+  ], nodeArgs.split(' ').filter(Boolean), main);
+  await exporter.start();
+  const headers: Record<string, string> = gzip ? { 'accept-encoding': 'gzip' } : {};
+  try {
+    await exporter.get('/metrics', headers); // warm-up
+    const walls: number[] = [];
+    let last!: ScrapeReply;
+    let hwmAt15 = 0;
+    const cpu0 = procCpuMs(exporter.pid);
+    for (let r = 0; r < rounds; r++) {
+      last = await exporter.get('/metrics', headers);
+      walls.push(last.ms);
+      if (r === 14) hwmAt15 = procStatus(exporter.pid).vmHwmKB;
     }
-    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    const cpu = procCpuMs(exporter.pid) - cpu0;
+    const status = procStatus(exporter.pid);
+    const encoding = last.headers['content-encoding'] ?? 'identity';
+    const plain = encoding === 'gzip' ? gunzipSync(last.body) : last.body;
+    const text = plain.toString('utf8');
+    return {
+      medianMs: median(walls), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpu / rounds,
+      hwmAt15MB: hwmAt15 / 1024, hwmMB: status.vmHwmKB / 1024, rssEndMB: status.vmRssKB / 1024,
+      encoding, series: seriesOf(plain).length, wireBytes: last.wireBytes, bodyBytes: last.body.length, plain,
+      // the exporter's own account of its last collection (before rendering)
+      collectMs: selfMetric(text, /^swarmnet_scrape_duration_seconds (\S+)$/gm) * 1000,
+      netnsMs: selfMetric(text, /^swarmnet_scrape_collector_duration_seconds\{collector="netns"\} (\S+)$/gm) * 1000,
+    };
+  } finally {
+    await exporter.stop();
   }
-  const cpu = process.cpuUsage(cpu0);
-  await app.close();
-  return {
-    medianMs: percentile(walls, 50), p95Ms: percentile(walls, 95),
-    cpuMsPerScrape: (cpu.user + cpu.system) / 1000 / rounds,
-    rssMB: rssMax / 2 ** 20, series, bytes,
-  };
+}
+
+/** CPU and bytes of each gzip level on one exposition (median of 5, this process, synchronous). */
+function gzipLevels(body: Buffer) {
+  return [1, 2, 3, 4, 5, 6, 9].map((level) => {
+    const ms: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      bytes = gzipSync(body, { level }).length;
+      ms.push(performance.now() - t0);
+    }
+    return { level, ms: median(ms), bytes, ratio: body.length / bytes };
+  });
 }
 
 function measureShellLoop(n: number, rounds: number) {
@@ -128,32 +175,96 @@ done; times`;
   return { medianMs: percentile(walls, 50), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpus.reduce((a, b) => a + b, 0) / cpus.length };
 }
 
+function machineLoad(): string {
+  const top = sh('ps -eo pcpu,comm --sort=-pcpu --no-headers | head -5').trim().split('\n').map((l) => l.trim().replace(/\s+/, '% ')).join(', ');
+  return `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; busiest processes: ${top}`;
+}
+
 async function main() {
   const sizes = arg('sizes', '100,200,400').split(',').map(Number);
   const rounds = Number(arg('rounds', '30'));
   const shellRounds = Number(arg('shell-rounds', '3'));
-  console.error(`machine: ${cpus().length} x ${cpus()[0]?.model}, kernel ${sh('uname -r').trim()}, node ${process.version}`);
+  const concurrency = Number(arg('concurrency', '2'));
+  console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, kernel ${sh('uname -r').trim()}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`at start: ${machineLoad()}`);
+  if (arg('setup-only', 'false') === 'true') {
+    // namespaces for trying things by hand; remove them with: ip -all netns delete (or a run without --keep)
+    ensureNamespaces(Math.max(...sizes));
+    return;
+  }
+  const floorBin = buildFloor();
+  const dockerd = await fakeDockerd(DOCKER_SOCK);
   teardown();
   const rows = [];
+  let levels: ReturnType<typeof gzipLevels> = [];
   try {
     for (const n of sizes) {
       const t0 = performance.now();
       ensureNamespaces(n);
       console.error(`${n} namespaces ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const exporter = await measureExporter(n, rounds);
+      const floor = measureFloor(floorBin, n, concurrency, rounds);
+      const floor1 = measureFloor(floorBin, n, 1, rounds);
+      const plain = await measureExporter(n, rounds, false);
+      const gz = await measureExporter(n, rounds, true);
+      // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
+      const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', '')) : undefined;
+      // the same build with V8 heap flags (the documented last resort for memory), gzip
+      const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
+      const same = seriesOf(plain.plain).length === gz.series;
       const shell = measureShellLoop(n, shellRounds);
-      const row = { namespaces: n, exporter, shell, speedup: shell.medianMs / exporter.medianMs };
+      const { plain: body, ...plainRow } = plain;
+      const { plain: _b, ...gzRow } = gz;
+      const { plain: _c, ...compareRow } = compare ?? { plain: undefined };
+      const { plain: _d, ...flaggedRow } = flagged ?? { plain: undefined };
+      const row = {
+        namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, same, shell,
+        compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined,
+        flagged: flagged ? flaggedRow as Omit<typeof gz, 'plain'> : undefined,
+      };
       console.error(JSON.stringify(row));
       rows.push(row);
+      if (n === sizes[sizes.length - 1]) levels = gzipLevels(body);
     }
   } finally {
     if (arg('keep', 'false') !== 'true') teardown();
+    dockerd.closeAllConnections();
+    dockerd.close();
   }
-  console.log('| namespaces | series | exporter median ms | p95 ms | CPU ms/scrape | RSS MB | shell loop median ms | shell CPU ms | speed-up |');
+  console.log(`at end: ${machineLoad()}`);
+  const f = (x: number, d = 1) => x.toFixed(d);
+  console.log('\n| namespaces | series | floor median ms (1 thread) | plain median ms | p95 | x floor | gzip median ms | p95 | x floor | CPU ms/scrape plain / gzip | shell loop ms | x exporter (plain) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.namespaces} | ${r.plain.series} | ${f(r.floor.medianMs)} (${f(r.floor1.medianMs)}) | ${f(r.plain.medianMs)} | ${f(r.plain.p95Ms)} | ${f(r.plain.medianMs / r.floor.medianMs, 2)} | ${f(r.gzip.medianMs)} | ${f(r.gzip.p95Ms)} | ${f(r.gzip.medianMs / r.floor.medianMs, 2)} | ${f(r.plain.cpuMsPerScrape)} / ${f(r.gzip.cpuMsPerScrape)} | ${f(r.shell.medianMs, 0)} | ${f(r.shell.medianMs / r.plain.medianMs, 0)}x |`);
+  }
+  console.log('\n| namespaces | bytes on the wire plain | gzip | ratio | VmHWM MB plain (after 15 / end) | gzip (after 15 / end) | RSS at end plain / gzip | collection ms (netns) | gzip series = plain |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.namespaces} | ${r.exporter.series} | ${r.exporter.medianMs.toFixed(1)} | ${r.exporter.p95Ms.toFixed(1)} | ${r.exporter.cpuMsPerScrape.toFixed(1)} | ${r.exporter.rssMB.toFixed(0)} | ${r.shell.medianMs.toFixed(0)} | ${r.shell.cpuMsPerScrape.toFixed(0)} | ${r.speedup.toFixed(0)}x |`);
+    console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);
   }
+  if (arg('compare', '')) {
+    console.log(`\nthe build at ${arg('compare', '')}, same run, asked for gzip:`);
+    console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | bytes on the wire | encoding | VmHWM MB (after 15 / end) |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const c = r.compare!;
+      console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${c.wireBytes} | ${c.encoding} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
+    }
+  }
+  if (arg('v8-variant', '')) {
+    console.log(`\nthis build with node ${arg('v8-variant', '')}, same run, gzip:`);
+    console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | VmHWM MB (after 15 / end) |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const c = r.flagged!;
+      console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
+    }
+  }
+  console.log(`\ngzip levels on the ${sizes[sizes.length - 1]}-namespace exposition (${levels.length ? rows[rows.length - 1]!.plain.bodyBytes : 0} bytes), one thread, median of 5:`);
+  console.log('| level | ms | bytes | ratio |');
+  console.log('|---|---|---|---|');
+  for (const l of levels) console.log(`| ${l.level} | ${f(l.ms)} | ${l.bytes} | ${f(l.ratio)} |`);
 }
 
 void main();

@@ -25,10 +25,10 @@ export const fdbCollector: Collector = {
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       if (counts.size === 0) continue;
-      const base = nsLabels(snap, s);
+      const base = Object.values(nsLabels(snap, s));
       for (const [key, n] of counts) {
         const [bridge, state] = key.split('\0') as [string, string];
-        fam.add({ ...base, bridge, state }, n);
+        fam.add(snap.interner.intern(bridgeFdbEntries.labels, [...base, bridge, state]), n);
       }
     }
   },

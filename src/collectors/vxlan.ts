@@ -31,22 +31,23 @@ export const vxlanCollector: Collector = {
     for (const s of snap.samples) {
       for (const link of s.links) {
         if (link.kind !== 'vxlan') continue;
-        const labels = ifLabels(snap, s, link);
+        // interned: the same label sets every scrape, so their exposition bytes are built once
+        const base = Object.values(ifLabels(snap, s, link));
         const vni = link.vxlan?.vni !== undefined ? String(link.vxlan.vni) : '';
-        info.add({
-          ...labels,
+        info.add(snap.interner.intern(vxlanInfo.labels, [
+          ...base,
           vni,
-          port: link.vxlan?.port !== undefined ? String(link.vxlan.port) : '',
-          local: link.vxlan?.local ?? '',
-          learning: link.vxlan?.learning === undefined ? '' : String(link.vxlan.learning),
-        }, 1);
+          link.vxlan?.port !== undefined ? String(link.vxlan.port) : '',
+          link.vxlan?.local ?? '',
+          link.vxlan?.learning === undefined ? '' : String(link.vxlan.learning),
+        ]), 1);
         const own = vxlanSelfEntries(s, link.index);
         const byState = new Map<string, number>();
         for (const e of own) byState.set(fdbEntryType(e), (byState.get(fdbEntryType(e)) ?? 0) + 1);
         for (const state of ['permanent', 'static', 'dynamic']) {
-          entries.add({ ...labels, vni, state }, byState.get(state) ?? 0);
+          entries.add(snap.interner.intern(vxlanFdbEntries.labels, [...base, vni, state]), byState.get(state) ?? 0);
         }
-        peers.add({ ...labels, vni }, vxlanRemoteVteps(s, link.index).size);
+        peers.add(snap.interner.intern(vxlanPeers.labels, [...base, vni]), vxlanRemoteVteps(s, link.index).size);
       }
     }
   },

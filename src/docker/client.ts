@@ -1,6 +1,12 @@
 // The Docker Engine API calls the cache makes, through dockerode. Answers are
 // returned as unknown JSON: state.ts converts them defensively.
-import Docker from 'dockerode';
+//
+// dockerode is loaded on the first call, not at start: with its SSH and gRPC
+// dependencies it costs about 29 MB of RSS and half a second to load
+// (src/bench/module-cost.ts), which an exporter without a reachable Docker
+// socket never needs to pay.
+import { access } from 'node:fs/promises';
+import type Docker from 'dockerode';
 
 export interface DockerApiOptions {
   /** upper bound for one API request (the events stream has none) */
@@ -52,21 +58,44 @@ export function parseDockerHost(host: string): Docker.DockerOptions {
   throw new Error(`docker host "${host}": expected unix:///path/to/docker.sock or tcp://host:port`);
 }
 
+/** Whether the Docker socket is there at all (a TCP endpoint is assumed to be). */
+async function reachable(target: Docker.DockerOptions): Promise<boolean> {
+  if (!target.socketPath) return true;
+  try {
+    await access(target.socketPath);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
   const target = parseDockerHost(host);
-  const api = new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 });
-  // the modem's timeout is an idle timeout: a quiet events stream must not hit it
-  const stream = new Docker({ ...target });
+  let clients: Promise<{ api: Docker; stream: Docker }> | undefined;
+  const load = async () => {
+    // a missing socket fails here as connect() would (ENOENT), without loading dockerode for it
+    if (!clients && !(await reachable(target))) {
+      throw Object.assign(new Error(`connect ENOENT ${target.socketPath}`), { code: 'ENOENT' });
+    }
+    clients ??= import('dockerode').then(({ default: Docker }) => ({
+      api: new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 }),
+      // the modem's timeout is an idle timeout: a quiet events stream must not hit it
+      stream: new Docker({ ...target }),
+    }));
+    return clients;
+  };
+  const api = async () => (await load()).api;
   return {
     target: host,
-    info: () => api.info(),
-    nodes: () => api.listNodes(),
-    services: () => api.listServices(),
-    networks: () => api.listNetworks(),
-    network: (id, verbose) => api.getNetwork(id).inspect(verbose ? { verbose: true } : {}),
-    containers: () => api.listContainers({ all: true }),
-    container: (id) => api.getContainer(id).inspect(),
+    info: async () => (await api()).info(),
+    nodes: async () => (await api()).listNodes(),
+    services: async () => (await api()).listServices(),
+    networks: async () => (await api()).listNetworks(),
+    network: async (id, verbose) => (await api()).getNetwork(id).inspect(verbose ? { verbose: true } : {}),
+    containers: async () => (await api()).listContainers({ all: true }),
+    container: async (id) => (await api()).getContainer(id).inspect(),
     events: async (filters, onEvent) => {
+      const { stream } = await load();
       const readable = (await stream.getEvents({ filters: JSON.stringify(filters) })) as NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
       let buffered = '';
       let settle!: (err: Error | undefined) => void;

@@ -40,20 +40,28 @@ function formatValue(v: SampleValue): string {
   return String(v);
 }
 
-/** A growable byte buffer. */
-class Writer {
-  // start at the size the last exposition needed
-  static lastSize = 1 << 16;
-  private buf = Buffer.allocUnsafe(Writer.lastSize);
+/** Chunk size of the exposition: big enough to amortise a write, small enough to pipeline into gzip. */
+export const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * A byte sink in fixed-size chunks: no contiguous 10 MB buffer, no copying as
+ * it grows, and full chunks can be handed on (to gzip, to the socket) while
+ * rendering goes on.
+ */
+class ChunkWriter {
+  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
   private len = 0;
+  /** full chunks not yet taken */
+  readonly ready: Buffer[] = [];
 
   private reserve(n: number) {
     if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
+    this.flush();
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+  }
+  private flush() {
+    if (this.len > 0) this.ready.push(this.buf.subarray(0, this.len));
+    this.len = 0;
   }
   bytes(b: Uint8Array) {
     this.reserve(b.length);
@@ -68,9 +76,13 @@ class Writer {
   text(s: string) {
     this.bytes(Buffer.from(s, 'utf8'));
   }
-  done(): Buffer {
-    Writer.lastSize = Math.max(1 << 16, Math.ceil(this.len * 1.1));
-    return this.buf.subarray(0, this.len);
+  /** the chunks filled since the last call */
+  *take(): Generator<Buffer> {
+    while (this.ready.length) yield this.ready.shift()!;
+  }
+  *end(): Generator<Buffer> {
+    this.flush();
+    yield* this.take();
   }
 }
 
@@ -97,7 +109,7 @@ export class DuplicateSeriesError extends Error {
  * the whole scrape: without `onDuplicate` it throws DuplicateSeriesError, with
  * it only the first is written and the handler told.
  */
-function writeSamples(f: Family, w: Writer, onDuplicate: DuplicateSeriesHandler | undefined): void {
+function* writeSamples(f: Family, w: ChunkWriter, onDuplicate: DuplicateSeriesHandler | undefined): Generator<Buffer> {
   // Family.add checked the label names and their order against the definition,
   // so the label text identifies the series. Each labels object caches its text,
   // and a string caches its hash: this costs one Set lookup a sample.
@@ -116,36 +128,40 @@ function writeSamples(f: Family, w: Writer, onDuplicate: DuplicateSeriesHandler 
     const v = f.values[i]!;
     if (typeof v === 'number' && v >= 0 && v < 1024 && Number.isInteger(v)) w.bytes(SMALL_VALUES[v]!);
     else w.ascii(` ${formatValue(v)}\n`);
+    if (w.ready.length) yield* w.take();
   }
 }
 
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
+
 /**
- * `tail`: already rendered exposition appended as is (prom-client's process metrics).
+ * The exposition in chunks of about CHUNK_BYTES, produced as they fill.
+ * `tail`: already rendered exposition appended as is (prom-client's process
+ * metrics); for OpenMetrics it must carry the closing "# EOF" line.
  * `onDuplicate`: see DuplicateSeriesHandler; without it a duplicate series throws DuplicateSeriesError.
  */
+export function* renderChunks(format: ExpositionFormat, families: Family[], tail = '', onDuplicate?: DuplicateSeriesHandler): Generator<Buffer> {
+  const w = new ChunkWriter();
+  for (const f of families) {
+    if (f.size === 0) continue;
+    if (format === 'openmetrics') {
+      const base = f.type === 'counter' ? f.name.slice(0, -'_total'.length) : f.type === 'info' ? f.name.slice(0, -'_info'.length) : f.name;
+      w.text(`# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`);
+    } else {
+      w.text(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type === 'info' ? 'gauge' : f.type}\n`);
+    }
+    yield* writeSamples(f, w, onDuplicate);
+  }
+  w.text(tail);
+  yield* w.end();
+}
+
+/** The Prometheus text exposition as one Buffer (see renderChunks). */
 export function renderPrometheus(families: Family[], tail = '', onDuplicate?: DuplicateSeriesHandler): Buffer {
-  const w = new Writer();
-  for (const f of families) {
-    if (f.size === 0) continue;
-    w.text(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type === 'info' ? 'gauge' : f.type}\n`);
-    writeSamples(f, w, onDuplicate);
-  }
-  w.text(tail);
-  return w.done();
+  return Buffer.concat([...renderChunks('prometheus', families, tail, onDuplicate)]);
 }
 
-/**
- * `tail` must carry the closing "# EOF" line.
- * `onDuplicate`: see DuplicateSeriesHandler; without it a duplicate series throws DuplicateSeriesError.
- */
+/** The OpenMetrics exposition as one Buffer; `tail` must carry the closing "# EOF" line (see renderChunks). */
 export function renderOpenMetrics(families: Family[], tail: string, onDuplicate?: DuplicateSeriesHandler): Buffer {
-  const w = new Writer();
-  for (const f of families) {
-    if (f.size === 0) continue;
-    const base = f.type === 'counter' ? f.name.slice(0, -'_total'.length) : f.type === 'info' ? f.name.slice(0, -'_info'.length) : f.name;
-    w.text(`# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`);
-    writeSamples(f, w, onDuplicate);
-  }
-  w.text(tail);
-  return w.done();
+  return Buffer.concat([...renderChunks('openmetrics', families, tail, onDuplicate)]);
 }

@@ -1,11 +1,22 @@
 // Addresses as the kernel carries them (4 or 16 bytes, 6-byte MACs), as text.
-import { DecodeError } from './attr.js';
+import { type AttrReader, DecodeError } from './attr.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 export function formatMac(b: Uint8Array): string {
   let out = HEX[b[0]!]!;
   for (let i = 1; i < b.length; i++) out += `:${HEX[b[i]!]}`;
   return out;
+}
+
+/** A 6-byte MAC address attribute as text, read in place. */
+export function attrMac(r: AttrReader): string {
+  return `${HEX[r.byteAt(0)]}:${HEX[r.byteAt(1)]}:${HEX[r.byteAt(2)]}:${HEX[r.byteAt(3)]}:${HEX[r.byteAt(4)]}:${HEX[r.byteAt(5)]}`;
+}
+
+/** An IPv4 (read in place) or IPv6 address attribute as text. */
+export function attrIp(r: AttrReader): string {
+  if (r.length === 4) return `${r.byteAt(0)}.${r.byteAt(1)}.${r.byteAt(2)}.${r.byteAt(3)}`;
+  return formatIp(r.bytes());
 }
 
 export function formatIp(b: Uint8Array): string {

@@ -99,7 +99,13 @@ export class AttrReader {
     let stop = this.start + this.len;
     const nul = this.buf.indexOf(0, this.start);
     if (nul >= 0 && nul < stop) stop = nul;
+    // a Buffer (the native replies are) decodes in place, without a view object per string
+    if (Buffer.isBuffer(this.buf)) return this.buf.toString('utf8', this.start, stop);
     return Buffer.from(this.buf.buffer, this.buf.byteOffset + this.start, stop - this.start).toString('utf8');
+  }
+  /** The i-th byte of the attribute (no bounds check beyond the buffer's). */
+  byteAt(i: number): number {
+    return this.buf[this.start + i]!;
   }
   bytes(): Uint8Array {
     return this.buf.subarray(this.start, this.start + this.len);
@@ -109,6 +115,15 @@ export class AttrReader {
    * minCount entries, more are read. Exact up to 2^53 (9 PB of counted bytes),
    * which is also what a Prometheus sample holds.
    */
+  /** The number of whole u64s in the attribute. */
+  get u64Count(): number {
+    return this.len % 8 === 0 ? this.len / 8 : 0;
+  }
+  /** The i-th u64 of the attribute as a double (exact up to 2^53), no bounds check beyond the attribute's. */
+  u64AsNumberAt(i: number): number {
+    const at = this.base + this.start + i * 8;
+    return this.view.getUint32(at + 4, true) * 0x1_0000_0000 + this.view.getUint32(at, true);
+  }
   u64sAsNumbers(minCount: number): Float64Array | undefined {
     if (this.len < minCount * 8 || this.len % 8 !== 0) {
       this.fail(`attribute type ${this.type}: expected at least ${minCount} u64s, got ${this.len} bytes`);

@@ -1,6 +1,6 @@
 // rtnetlink links (RTM_GETLINK dump): names, kinds, masters, veth peers,
 // vxlan parameters and the 64-bit interface statistics.
-import { formatIp, formatMac } from '../nl/address.js';
+import { attrMac, formatIp } from '../nl/address.js';
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
 
@@ -108,6 +108,24 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
   }
 }
 
+/**
+ * rtnl_link_stats64 as one object literal of a fixed shape (every link's
+ * stats share a hidden class), read straight from the attribute: building it
+ * field by field made it a dictionary and cost most of the decode garbage.
+ * Fields past the kernel's struct are undefined (absent, not zero).
+ */
+function decodeStats64(r: AttrReader, n: number): LinkStats {
+  const at = (i: number) => (i < n ? r.u64AsNumberAt(i) : undefined);
+  return {
+    rx_packets: at(0), tx_packets: at(1), rx_bytes: at(2), tx_bytes: at(3), rx_errors: at(4), tx_errors: at(5),
+    rx_dropped: at(6), tx_dropped: at(7), multicast: at(8), collisions: at(9), rx_length_errors: at(10),
+    rx_over_errors: at(11), rx_crc_errors: at(12), rx_frame_errors: at(13), rx_fifo_errors: at(14),
+    rx_missed_errors: at(15), tx_aborted_errors: at(16), tx_carrier_errors: at(17), tx_fifo_errors: at(18),
+    tx_heartbeat_errors: at(19), tx_window_errors: at(20), rx_compressed: at(21), tx_compressed: at(22),
+    rx_nohandler: at(23), rx_otherhost_dropped: at(24),
+  };
+}
+
 export function decodeLink(msg: NlMessage): Link {
   const p = msg.payload;
   if (p.length < 16) throw new DecodeError(`link message of ${p.length} bytes`);
@@ -125,7 +143,7 @@ export function decodeLink(msg: NlMessage): Link {
       case IFLA_MASTER: link.master = r.u32(); break;
       case IFLA_OPERSTATE: link.operstate = OPERSTATES[r.u8()] ?? 'unknown'; break;
       case IFLA_LINK_NETNSID: link.linkNetnsId = r.i32(); break;
-      case IFLA_ADDRESS: if (r.length === 6) link.address = formatMac(r.bytes()); break;
+      case IFLA_ADDRESS: if (r.length === 6) link.address = attrMac(r); break;
       case IFLA_LINKINFO: {
         const bytes = r.bytes();
         const inner = new AttrReader(bytes);
@@ -134,14 +152,12 @@ export function decodeLink(msg: NlMessage): Link {
         break;
       }
       case IFLA_STATS64: {
-        const values = r.u64sAsNumbers(MIN_STATS64_FIELDS);
-        if (values) {
-          const stats: LinkStats = {};
-          LINK_STATS64_FIELDS.forEach((f, i) => {
-            if (i < values.length) stats[f] = values[i]!;
-          });
-          link.stats = stats;
+        const n = r.u64Count;
+        if (n < MIN_STATS64_FIELDS) {
+          r.u64sAsNumbers(MIN_STATS64_FIELDS); // records the error
+          break;
         }
+        link.stats = decodeStats64(r, n);
         break;
       }
     }

@@ -3,7 +3,7 @@
 // IPv4 neighbour table (permanent entries that overlay drivers program).
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
 import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
-import { formatIp, formatMac } from '../nl/address.js';
+import { attrIp, attrMac } from '../nl/address.js';
 
 export const RTM_NEWNEIGH = 28;
 export const RTM_GETNEIGH = 30;
@@ -63,8 +63,8 @@ export function decodeNeighbour(msg: NlMessage): Neighbour {
   const r = new AttrReader(p, 12);
   while (r.next()) {
     switch (r.type) {
-      case NDA_DST: n.dst = formatIp(r.bytes()); break;
-      case NDA_LLADDR: if (r.length === 6) n.lladdr = formatMac(r.bytes()); break;
+      case NDA_DST: n.dst = attrIp(r); break;
+      case NDA_LLADDR: if (r.length === 6) n.lladdr = attrMac(r); break;
       case NDA_MASTER: n.master = r.u32(); break;
       case NDA_VLAN: n.vlan = r.u16(); break;
       case NDA_VNI: n.vni = r.u32(); break;
