@@ -3,9 +3,12 @@
 import Docker from 'dockerode';
 
 export interface DockerApiOptions {
-  /** upper bound for one API request (the events stream has none) */
+  /** upper bound for one API request; for the events stream, until its answer starts */
   timeoutMs?: number;
 }
+
+/** an events line longer than this is not an event: it is dropped, not buffered */
+const MAX_EVENT_LINE = 1 << 20;
 
 /** A Docker event as the stream sends it (GET /events). */
 export interface DockerEvent {
@@ -54,20 +57,47 @@ export function parseDockerHost(host: string): Docker.DockerOptions {
 
 export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
   const target = parseDockerHost(host);
-  const api = new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 });
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const api = new Docker({ ...target, timeout: timeoutMs });
   // the modem's timeout is an idle timeout: a quiet events stream must not hit it
   const stream = new Docker({ ...target });
+  // The modem's timeout is an idle timeout, and what it throws reads "socket hang up":
+  // each request also gets a deadline for its whole answer, reported as a timeout.
+  const deadline = async <T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
+    const abort = new AbortController();
+    const err = Object.assign(new Error(`docker ${what}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { abort.abort(err); reject(err); }, timeoutMs);
+    });
+    try {
+      return await Promise.race([call(abort.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     target: host,
-    info: () => api.info(),
-    nodes: () => api.listNodes(),
-    services: () => api.listServices(),
-    networks: () => api.listNetworks(),
-    network: (id, verbose) => api.getNetwork(id).inspect(verbose ? { verbose: true } : {}),
-    containers: () => api.listContainers({ all: true }),
-    container: (id) => api.getContainer(id).inspect(),
+    info: () => deadline('info', (abortSignal) => api.info({ abortSignal })),
+    nodes: () => deadline('nodes', (abortSignal) => api.listNodes({ abortSignal })),
+    services: () => deadline('services', (abortSignal) => api.listServices({ abortSignal })),
+    networks: () => deadline('networks', (abortSignal) => api.listNetworks({ abortSignal })),
+    // (network inspect takes no abort signal: the modem's idle timeout closes a silent one)
+    network: (id, verbose) => deadline('network inspect', () => api.getNetwork(id).inspect(verbose ? { verbose: true } : {})),
+    containers: () => deadline('containers', (abortSignal) => api.listContainers({ all: true, abortSignal })),
+    container: (id) => deadline('container inspect', (abortSignal) => api.getContainer(id).inspect({ abortSignal })),
     events: async (filters, onEvent) => {
-      const readable = (await stream.getEvents({ filters: JSON.stringify(filters) })) as NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
+      // a daemon that accepts the connection and never answers must not hold the cache forever
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(Object.assign(new Error(`events: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      let readable: NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
+      try {
+        readable = (await stream.getEvents({ filters: JSON.stringify(filters), abortSignal: abort.signal })) as typeof readable;
+      } catch (err) {
+        throw abort.signal.aborted ? abort.signal.reason : err;
+      } finally {
+        clearTimeout(timer);
+      }
       let buffered = '';
       let settle!: (err: Error | undefined) => void;
       const ended = new Promise<Error | undefined>((resolve) => { settle = resolve; });
@@ -84,6 +114,7 @@ export function createDockerApi(host: string, opts: DockerApiOptions = {}): Dock
             // a malformed line only costs us that event; the periodic resync covers it
           }
         }
+        if (buffered.length > MAX_EVENT_LINE) buffered = '';
       });
       readable.on('end', () => settle(undefined));
       readable.on('close', () => settle(undefined));
