@@ -240,8 +240,13 @@ export class DockerStateCache {
       let failure: unknown;
       let connectedAt = 0;
       try {
-        stream = await this.api.events(EVENT_FILTERS, (e) => this.onEvent(e));
-        if (this.stopped) break;
+        // stop() does not wait for a daemon that is slow to answer
+        const opening = this.api.events(EVENT_FILTERS, (e) => this.onEvent(e));
+        stream = await Promise.race([opening, this.stopSignal.then(() => undefined)]);
+        if (this.stopped || !stream) {
+          opening.then((s) => s.close(), () => undefined);
+          break;
+        }
         // listen first, then read: nothing that happens in between is lost
         await Promise.race([this.schedule(true), this.stopSignal]);
         if (this.stopped) break;

@@ -313,7 +313,15 @@ ip -n ${netns} link set ${IFACE}-peer up`);
       const down = await w.until('docker_up 0 under the hang', tHang, (s) => s.up === 0, 10_000);
       // a hang that takes the events stream with it, and leaves that connection silent for good
       proxy.hang('all');
-      await sleep(3_000);
+      // a cache stopped while its events request goes unanswered stops at once
+      const late = new DockerStateCache({ host: proxy.host, logger: logger('late'), requestTimeoutMs: 10_000 });
+      late.start();
+      await sleep(500);
+      const tStop = performance.now();
+      await late.stop();
+      const stopMs = performance.now() - tStop;
+      expect(stopMs).toBeLessThan(500);
+      await sleep(2_500);
       const tResume = Date.now();
       proxy.resume();
       await d.docker(['run', '-d', '--name', 'c3', '--init', '--stop-timeout', '1', IMAGE, 'sleep', '100000']);
@@ -338,7 +346,7 @@ ip -n ${netns} link set ${IFACE}-peer up`);
       expect((named.errors.timeout ?? 0) - (errorsBefore.timeout ?? 0)).toBeGreaterThanOrEqual(2);
       report.hang = {
         downDetectedMs: down.t - tHang, namesBackAfterResumeMs: named.t - tResume, slowScrapeMaxMs: slowScrapeMs, hangScrapeMaxMs: hangScrapeMs,
-        maxPendingIds: maxPending, maxOpenProxyConnections: maxOpen, eventsReconnects: reconnects,
+        maxPendingIds: maxPending, maxOpenProxyConnections: maxOpen, eventsReconnects: reconnects, stopDuringHangMs: Math.round(stopMs),
         heapDeltaMiB: Math.round((process.memoryUsage().heapUsed - heapBefore) / 1e5) / 10, errors: w.last()!.errors,
       };
     } finally {
