@@ -67,12 +67,58 @@ const LANDING = (version: string) => `<!doctype html>
 </body></html>
 `;
 
+/**
+ * The HTTP server's limits. Every route is a parameter-free GET answered from
+ * memory or by one scrape, so a legitimate request is a few hundred bytes of
+ * headers, sent at once, and no body; anything slower or bigger is hostile.
+ */
+export const HTTP_LIMITS = {
+  /** request headers must be complete this soon after a request starts (slowloris) */
+  headersTimeoutMs: 10_000,
+  /** the whole request, headers and any body, must have arrived by then */
+  requestTimeoutMs: 15_000,
+  /** how often the server looks for connections past those two */
+  connectionsCheckingIntervalMs: 1_000,
+  /** an idle keep-alive connection is closed after this (Prometheus reuses its connection between scrapes) */
+  keepAliveTimeoutMs: 30_000,
+  /** a connection silent for this long is closed; never less than the longest scrape plus 10 s */
+  connectionTimeoutMs: 60_000,
+  /** total size of the request line and headers: Node's default (--max-http-header-size), stated; past it: 431 */
+  maxHeaderSize: 16 * 1024,
+  /** open connections; past it new ones are closed at accept */
+  maxConnections: 512,
+  /** no route takes a body */
+  bodyLimit: 1024,
+} as const;
+
+/** fastify's server options: the limits above, TLS (the web config file) merged over them. */
+export function limitedServerOptions(maxScrapeMs: number, extra: AppOptions['serverOptions'] = {}): FastifyServerOptions {
+  const node = {
+    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: HTTP_LIMITS.connectionsCheckingIntervalMs,
+    maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
+  };
+  const https = extra.https as Record<string, unknown> | undefined;
+  return {
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+    connectionTimeout: Math.max(HTTP_LIMITS.connectionTimeoutMs, maxScrapeMs + 10_000),
+    bodyLimit: HTTP_LIMITS.bodyLimit,
+    http: node,
+    ...extra,
+    // https.createServer takes the http server's options in the same object
+    ...(https ? { https: { ...node, ...https } } : {}),
+  } as FastifyServerOptions;
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = fastify({
     // per-request logs at info would be one line per scrape: keep http at warn
     loggerInstance: opts.logger.child({ component: 'http' }, { level: opts.logger.level === 'debug' ? 'debug' : 'warn' }),
-    ...opts.serverOptions,
+    ...limitedServerOptions(opts.maxScrapeMs, opts.serverOptions),
   } as FastifyServerOptions);
+  app.server.maxConnections = HTTP_LIMITS.maxConnections;
   const registries = processRegistries();
   if (opts.configure) await opts.configure(app);
 

@@ -5,7 +5,12 @@
 // and return immutable objects swapped whole on every successful refresh.
 //
 // When dockerd is unreachable the last state is kept, up turns 0, one warning
-// is logged per outage, and the cache reconnects by itself with backoff.
+// is logged per outage, and the cache reconnects by itself with backoff. The
+// backoff only starts over once a connection has lasted backoffMaxMs: an events
+// stream that drops right after each reconnect (each one a full resync) is
+// retried ever more slowly, not hammered. Opening the events stream has the
+// request timeout too (a daemon that accepts and never answers), and a daemon
+// that hangs while connected is noticed by the next periodic refresh timing out.
 import type { Logger } from 'pino';
 import { type DockerApi, type DockerEvent, type EventStream, classifyDockerError, createDockerApi } from './client.js';
 import { type ContainerEntry, fetchRawState } from './fetch.js';
@@ -30,6 +35,12 @@ export interface DockerCacheOptions {
   backoffMaxMs?: number;
   /** parallel inspect requests (default 8) */
   inspectConcurrency?: number;
+  /**
+   * containers named by events and not yet re-read (default 512): past this
+   * many the ids are dropped and the next refresh is a full one, so a flood of
+   * events while the API does not answer costs a bounded set, not a queue
+   */
+  maxPendingIds?: number;
   /** how task labels are spelled (default full task names) */
   taskLabel?: TaskLabelMode;
   /** an API other than dockerode on `host` */
@@ -105,6 +116,7 @@ export class DockerStateCache {
       backoffInitialMs: options.backoffInitialMs ?? 500,
       backoffMaxMs: options.backoffMaxMs ?? 30_000,
       inspectConcurrency: options.inspectConcurrency ?? 8,
+      maxPendingIds: options.maxPendingIds ?? 512,
       taskLabel: options.taskLabel ?? 'full',
     };
     this.api = options.api ?? createDockerApi(options.host, { timeoutMs: this.opts.requestTimeoutMs });
@@ -157,6 +169,11 @@ export class DockerStateCache {
     };
   }
 
+  /** What waits inside the cache: container ids named by events and not yet re-read, whenSynced() callers. */
+  pending(): { ids: number; waiters: number } {
+    return { ids: this.dirty.size, waiters: this.waiters.length };
+  }
+
   /** Number of successful refreshes so far (tests wait on it). */
   get refreshes(): number {
     return this.generation;
@@ -166,8 +183,14 @@ export class DockerStateCache {
   whenSynced(timeoutMs: number): Promise<boolean> {
     if (this.generation > 0 && this.up) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.waiters.push(() => { clearTimeout(timer); resolve(true); });
+      const waiter = () => { clearTimeout(timer); resolve(true); };
+      const timer = setTimeout(() => {
+        // a caller that gave up must not stay queued for the whole outage
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
@@ -215,9 +238,15 @@ export class DockerStateCache {
     while (!this.stopped) {
       let stream: EventStream | undefined;
       let failure: unknown;
+      let connectedAt = 0;
       try {
-        stream = await this.api.events(EVENT_FILTERS, (e) => this.onEvent(e));
-        if (this.stopped) break;
+        // stop() does not wait for a daemon that is slow to answer
+        const opening = this.api.events(EVENT_FILTERS, (e) => this.onEvent(e));
+        stream = await Promise.race([opening, this.stopSignal.then(() => undefined)]);
+        if (this.stopped || !stream) {
+          opening.then((s) => s.close(), () => undefined);
+          break;
+        }
         // listen first, then read: nothing that happens in between is lost
         await Promise.race([this.schedule(true), this.stopSignal]);
         if (this.stopped) break;
@@ -226,7 +255,7 @@ export class DockerStateCache {
         this.stream = stream;
         this.setUp(true);
         for (const w of this.waiters.splice(0)) w();
-        backoff = this.opts.backoffInitialMs;
+        connectedAt = Date.now();
         const ended = await Promise.race([stream.ended, this.stopSignal.then(() => undefined)]);
         if (this.stopped) break;
         failure = this.lastRefreshError ?? ended ?? Object.assign(new Error('events stream closed by dockerd'), { code: 'ECONNRESET' });
@@ -239,6 +268,8 @@ export class DockerStateCache {
         this.stream = undefined;
       }
       if (this.stopped) break;
+      // a connection that held starts the backoff over; one that dropped at once does not
+      if (connectedAt && Date.now() - connectedAt >= this.opts.backoffMaxMs) backoff = this.opts.backoffInitialMs;
       this.setUp(false, failure);
       this.log.debug({ err: (failure as Error)?.message, retryMs: backoff }, 'docker: reconnecting');
       await Promise.race([new Promise((r) => setTimeout(r, backoff).unref()), this.stopSignal]);
@@ -264,6 +295,11 @@ export class DockerStateCache {
         break;
       default:
         return;
+    }
+    if (this.dirty.size > this.opts.maxPendingIds) {
+      // too many to re-read one by one (an event flood while the API does not answer): re-read everything once
+      this.dirty.clear();
+      this.wantFull = true;
     }
     if (this.debounceTimer) return; // the pending refresh will see this one too
     this.debounceTimer = setTimeout(() => {
@@ -318,7 +354,13 @@ export class DockerStateCache {
         this.lastRefreshSeconds = (performance.now() - started) / 1000;
       } catch (err) {
         this.lastRefreshSeconds = (performance.now() - started) / 1000;
-        for (const id of dirty) this.dirty.add(id);
+        // what this refresh should have re-read is still owed: the next one reads it (in full past the bound)
+        if (full || this.dirty.size + dirty.size > this.opts.maxPendingIds) {
+          this.dirty.clear();
+          this.wantFull = true;
+        } else {
+          for (const id of dirty) this.dirty.add(id);
+        }
         this.lastRefreshError = err;
         if (this.stream) {
           // an API failure while connected: count it and go through the reconnect path

@@ -9,9 +9,12 @@ import { access } from 'node:fs/promises';
 import type Docker from 'dockerode';
 
 export interface DockerApiOptions {
-  /** upper bound for one API request (the events stream has none) */
+  /** upper bound for one API request; for the events stream, until its answer starts */
   timeoutMs?: number;
 }
+
+/** an events line longer than this is not an event: it is dropped, not buffered */
+const MAX_EVENT_LINE = 1 << 20;
 
 /** A Docker event as the stream sends it (GET /events). */
 export interface DockerEvent {
@@ -71,6 +74,7 @@ async function reachable(target: Docker.DockerOptions): Promise<boolean> {
 
 export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
   const target = parseDockerHost(host);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   let clients: Promise<{ api: Docker; stream: Docker }> | undefined;
   const load = async () => {
     // a missing socket fails here as connect() would (ENOENT), without loading dockerode for it
@@ -78,25 +82,51 @@ export function createDockerApi(host: string, opts: DockerApiOptions = {}): Dock
       throw Object.assign(new Error(`connect ENOENT ${target.socketPath}`), { code: 'ENOENT' });
     }
     clients ??= import('dockerode').then(({ default: Docker }) => ({
-      api: new Docker({ ...target, timeout: opts.timeoutMs ?? 10_000 }),
+      api: new Docker({ ...target, timeout: timeoutMs }),
       // the modem's timeout is an idle timeout: a quiet events stream must not hit it
       stream: new Docker({ ...target }),
     }));
     return clients;
   };
-  const api = async () => (await load()).api;
+  // The modem's timeout is an idle timeout, and what it throws reads "socket hang up":
+  // each request also gets a deadline for its whole answer, reported as a timeout.
+  const deadline = async <T>(what: string, call: (api: Docker, abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
+    const { api } = await load();
+    const abort = new AbortController();
+    const err = Object.assign(new Error(`docker ${what}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { abort.abort(err); reject(err); }, timeoutMs);
+    });
+    try {
+      return await Promise.race([call(api, abort.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     target: host,
-    info: async () => (await api()).info(),
-    nodes: async () => (await api()).listNodes(),
-    services: async () => (await api()).listServices(),
-    networks: async () => (await api()).listNetworks(),
-    network: async (id, verbose) => (await api()).getNetwork(id).inspect(verbose ? { verbose: true } : {}),
-    containers: async () => (await api()).listContainers({ all: true }),
-    container: async (id) => (await api()).getContainer(id).inspect(),
+    info: () => deadline('info', (api, abortSignal) => api.info({ abortSignal })),
+    nodes: () => deadline('nodes', (api, abortSignal) => api.listNodes({ abortSignal })),
+    services: () => deadline('services', (api, abortSignal) => api.listServices({ abortSignal })),
+    networks: () => deadline('networks', (api, abortSignal) => api.listNetworks({ abortSignal })),
+    // (network inspect takes no abort signal: the modem's idle timeout closes a silent one)
+    network: (id, verbose) => deadline('network inspect', (api) => api.getNetwork(id).inspect(verbose ? { verbose: true } : {})),
+    containers: () => deadline('containers', (api, abortSignal) => api.listContainers({ all: true, abortSignal })),
+    container: (id) => deadline('container inspect', (api, abortSignal) => api.getContainer(id).inspect({ abortSignal })),
     events: async (filters, onEvent) => {
       const { stream } = await load();
-      const readable = (await stream.getEvents({ filters: JSON.stringify(filters) })) as NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
+      // a daemon that accepts the connection and never answers must not hold the cache forever
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(Object.assign(new Error(`events: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      let readable: NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
+      try {
+        readable = (await stream.getEvents({ filters: JSON.stringify(filters), abortSignal: abort.signal })) as typeof readable;
+      } catch (err) {
+        throw abort.signal.aborted ? abort.signal.reason : err;
+      } finally {
+        clearTimeout(timer);
+      }
       let buffered = '';
       let settle!: (err: Error | undefined) => void;
       const ended = new Promise<Error | undefined>((resolve) => { settle = resolve; });
@@ -113,6 +143,7 @@ export function createDockerApi(host: string, opts: DockerApiOptions = {}): Dock
             // a malformed line only costs us that event; the periodic resync covers it
           }
         }
+        if (buffered.length > MAX_EVENT_LINE) buffered = '';
       });
       readable.on('end', () => settle(undefined));
       readable.on('close', () => settle(undefined));

@@ -16,19 +16,24 @@ declare module 'dockerode' {
       inspect(opts?: Record<string, unknown>): Promise<unknown>;
     }
     interface Container {
-      inspect(): Promise<unknown>;
+      inspect(opts?: Signal): Promise<unknown>;
+    }
+    /** aborts the request: the promise rejects */
+    interface Signal {
+      abortSignal?: AbortSignal;
     }
   }
   class Docker {
     constructor(opts?: Docker.DockerOptions);
-    info(): Promise<unknown>;
-    listNodes(): Promise<unknown[]>;
-    listServices(): Promise<unknown[]>;
-    listNetworks(): Promise<unknown[]>;
-    listContainers(opts?: { all?: boolean }): Promise<unknown[]>;
+    info(opts?: Docker.Signal): Promise<unknown>;
+    listNodes(opts?: Docker.Signal): Promise<unknown[]>;
+    listServices(opts?: Docker.Signal): Promise<unknown[]>;
+    listNetworks(opts?: Docker.Signal): Promise<unknown[]>;
+    listContainers(opts?: { all?: boolean } & Docker.Signal): Promise<unknown[]>;
     getNetwork(id: string): Docker.Network;
     getContainer(id: string): Docker.Container;
-    getEvents(opts?: { filters?: string }): Promise<NodeJS.ReadableStream>;
+    /** abortSignal aborts the request (before its answer: the promise rejects) */
+    getEvents(opts?: { filters?: string; abortSignal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
   }
   export = Docker;
 }
