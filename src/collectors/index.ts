@@ -1,6 +1,7 @@
 // Every collector the exporter knows, each with its own --[no-]collector.<name> flag.
 import { fdbCollector } from './fdb.js';
 import { ipvsCollector } from './ipvs.js';
+import { neighbourCollector } from './neighbour.js';
 import { netdevCollector } from './netdev.js';
 import { createOverlayCollector } from './overlay.js';
 import { swarmCollector } from './swarm.js';
@@ -23,5 +24,6 @@ export function allCollectors(opts: Partial<CollectorOptions> = {}): Collector[]
     swarmCollector,
     createOverlayCollector({ maxEndpointSeries: o.overlayMaxEndpointSeries }),
     ipvsCollector,
+    neighbourCollector,
   ];
 }

@@ -38,6 +38,10 @@ const messages = (c: Capture, what: string) => parseReply(c.bytes, { seq: c.seq,
 
 export const rtnlCapture = (name: 'links' | 'fdb' | 'neigh'): Capture => capture('rtnl', name);
 export const ipvsCapture = (name: string): Capture => capture('ipvs', name);
+/** test/fixtures/neigh: the host's RTM_GETNEIGHTBL dump ("neightbl") and a namespace's RTM_GETNEIGH AF_UNSPEC dump ("neigh-unspec") */
+export const neighCapture = (name: 'neightbl' | 'neigh-unspec'): Capture => capture('neigh', name);
+export const captureMessages = messages;
+export const fixtureJson = <T>(dir: string, name: string): T => JSON.parse(readFileSync(join(fixtures, dir, name), 'utf8')) as T;
 
 /** `ip -s -d -j link show` and `bridge -j fdb show` as printed at capture time. */
 export interface IpLinkJson {

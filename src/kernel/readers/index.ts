@@ -5,6 +5,8 @@ import { fdbReader } from './fdb.js';
 import { IpvsReader } from './ipvs.js';
 import { linksReader } from './links.js';
 import { neighReader } from './neigh.js';
+import { neighCountsReader } from './neigh-counts.js';
+import { neighTablesReader } from './neigh-tables.js';
 import { NEEDS, type Need, type NsReader } from './types.js';
 
 export interface ReaderOptions {
@@ -13,7 +15,8 @@ export interface ReaderOptions {
 }
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
-  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds })];
+  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
+    neighCountsReader, neighTablesReader];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));
 }
 
