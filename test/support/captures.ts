@@ -11,7 +11,8 @@ import type { IpvsNsResult } from '../../src/kernel/readers/ipvs.js';
 import type { NsSample } from '../../src/kernel/readers/types.js';
 import { parseReply } from '../../src/kernel/nl/message.js';
 import { type Link, decodeLinks } from '../../src/kernel/rtnl/link.js';
-import { NTF_SELF, type Neighbour, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import { NTF_SELF, type Neighbour, type NeighbourCount, countNeighbours, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import { type NeighTable, decodeNeighTables } from '../../src/kernel/rtnl/neightbl.js';
 import type { NameIndex } from '../../src/names.js';
 import { loadApi, loadKernel } from '../fixtures/docker/load.js';
 import { sampleOf } from './snapshot.js';
@@ -82,6 +83,14 @@ export function rtnlData(): RtnlData {
   return { links, fdb, neigh };
 }
 
+/** test/fixtures/neigh decoded: the host's neighbour tables and the swnnbfix namespace's entry counts. */
+export function neighData(): { tables: NeighTable[]; counts: NeighbourCount[] } {
+  return {
+    tables: decodeNeighTables(messages(neighCapture('neightbl'), 'RTM_GETNEIGHTBL')),
+    counts: countNeighbours(messages(neighCapture('neigh-unspec'), 'RTM_GETNEIGH(unspec)')),
+  };
+}
+
 /** The IPVS family as the capture's CTRL_CMD_GETFAMILY resolved it. */
 export const ipvsFamily = (): GenlFamily => decodeFamily(messages(ipvsCapture('family'), 'CTRL_CMD_GETFAMILY'));
 
@@ -113,7 +122,8 @@ export interface CapturedScene {
  * node1-kernel.json's namespaces (no counters), with appnet's load balancer
  * carrying the captured IPVS table (Docker balances the api service there under
  * firewall mark 257, the mark of the capture's FWM service) and the rtnl
- * capture's namespace (capture.mjs names it swnfix), which has counters.
+ * capture's namespace (capture.mjs names it swnfix), which has counters, and
+ * the neighbour capture's host tables and namespace (swnnbfix).
  * `fetchedAt`: when the Docker state counts as read.
  */
 export function capturedScene(fetchedAt: number): CapturedScene {
@@ -123,5 +133,9 @@ export function capturedScene(fetchedAt: number): CapturedScene {
   const samples = loadKernel().samples.map((s) => (s.ref.name === lb ? { ...s, ipvs: table } : s));
   if (!samples.some((s) => s.ipvs)) throw new Error(`node1's capture has no namespace ${lb}`);
   samples.push(sampleOf({ name: 'swnfix', kind: 'other', path: '/fixture/netns/swnfix' }, rtnlData()));
+  // the neighbour capture: the host's global tables and one namespace's ARP/ND entries
+  const neigh = neighData();
+  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [] }));
+  samples.push(sampleOf({ name: 'swnnbfix', kind: 'other', path: '/fixture/netns/swnnbfix' }, { neighCounts: neigh.counts }));
   return { state, names: buildNameIndex(state), samples };
 }

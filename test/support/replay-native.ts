@@ -1,6 +1,6 @@
 // A NativeBinding that needs no root and no kernel state: it answers the
 // exporter's netlink requests with the replies captured from real kernels in
-// test/fixtures/rtnl and test/fixtures/ipvs, and counts what it is asked.
+// test/fixtures/rtnl, test/fixtures/neigh and test/fixtures/ipvs, and counts what it is asked.
 //
 // The bytes it answers with are the kernel's captured replies. Only the
 // netlink header of each message is rewritten: the sequence number (offset 8,
@@ -21,11 +21,12 @@ import { IPVS_GENL_NAME, getDestsRequest, getServicesRequest } from '../../src/k
 import type { NativeBinding, NativeError, NativeReply, NativeSession } from '../../src/kernel/native.js';
 import { NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_ERROR, NLMSG_HDRLEN } from '../../src/kernel/nl/message.js';
 import { getLinkRequest } from '../../src/kernel/rtnl/link.js';
-import { AF_BRIDGE, AF_INET, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
-import { type Capture, ipvsCapture, ipvsDestKeys, ipvsFamily, rtnlCapture } from './captures.js';
+import { AF_BRIDGE, AF_INET, AF_UNSPEC, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
+import { getNeighTableRequest } from '../../src/kernel/rtnl/neightbl.js';
+import { type Capture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
 
 /** What a request asks: the capture that answers it. */
-export type RequestKind = 'links' | 'fdb' | 'neigh' | 'family' | 'services' | `dests-${number}`;
+export type RequestKind = 'links' | 'fdb' | 'neigh' | 'neighCounts' | 'neighTables' | 'family' | 'services' | `dests-${number}`;
 
 /** How a request is answered instead of with its capture. */
 export type Override =
@@ -87,6 +88,8 @@ export class ReplayNative implements NativeBinding {
       { kind: 'links', protocol: NETLINK_ROUTE, bytes: getLinkRequest(0), capture: rtnlCapture('links') },
       { kind: 'fdb', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_BRIDGE), capture: rtnlCapture('fdb') },
       { kind: 'neigh', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_INET), capture: rtnlCapture('neigh') },
+      { kind: 'neighCounts', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_UNSPEC), capture: neighCapture('neigh-unspec') },
+      { kind: 'neighTables', protocol: NETLINK_ROUTE, bytes: getNeighTableRequest(0), capture: neighCapture('neightbl') },
       { kind: 'family', protocol: NETLINK_GENERIC, bytes: getFamilyRequest(0, IPVS_GENL_NAME),
         capture: ipvsCapture(opts.ipvs === 'absent' ? 'family-absent' : 'family') },
       { kind: 'services', protocol: NETLINK_GENERIC, bytes: getServicesRequest(family, 0), capture: ipvsCapture('services') },
