@@ -174,6 +174,7 @@ const node = dashboard({
     table('MTU', [target(`swarmnet_interface_mtu_bytes{${IF()}}`)], { w: 12, hide: { instance: true } }),
     table('VXLAN devices', [target(`swarmnet_vxlan_info{${IF()}}`)], { w: 12, hide: { Value: true, instance: true } }),
     table('Namespaces', [target(`swarmnet_netns_info{${sel('network=~"$network", service=~"$service", netns=~"$netns"')}}`)], { hide: { Value: true, instance: true } }),
+    ...signalPanels(),
   ],
 });
 
@@ -246,6 +247,30 @@ const exporter = dashboard({
     table('Versions', [target(`swarmnet_build_info{${sel()}}`)], { hide: { Value: true } }),
   ],
 });
+
+// ---------------------------------------------------------------- kernel signals
+// Panels of the kernel signals (neighbour tables, ...), appended to the node
+// dashboard. Kept in this block of their own: a function declaration, so the
+// dashboards above can call it.
+function signalPanels() {
+  const NB = sel;
+  return [
+    ts('Neighbour table fill (of gc_thresh3)', [
+      target(`swarmnet_neighbour_table_entries{${NB()}} / ignoring (level) swarmnet_neighbour_table_threshold{${NB('level="3"')}}`, '{{node}} {{family}}'),
+    ], { unit: 'percentunit', min: 0, description: 'ARP (ipv4) and ND (ipv6) entries of all namespaces of the node against the hard limit gc_thresh3 (global to the node). Alerts: SwarmnetNeighbourTableNearFull at 90%.' }),
+    ts('Neighbour table overflows and forced GC', [
+      target(`increase(swarmnet_neighbour_table_fulls_total{${NB()}}[${RATE}])`, '{{node}} {{family}} table full'),
+      target(`increase(swarmnet_neighbour_table_forced_gc_runs_total{${NB()}}[${RATE}])`, '{{node}} {{family}} forced GC'),
+    ], { description: 'Table full: an entry could not be created, packets dropped ("neighbour table overflow", moby#32195; alert SwarmnetNeighbourTableOverflow). Forced GC: over gc_thresh2.' }),
+    ts('Neighbour table entries and thresholds', [
+      target(`swarmnet_neighbour_table_entries{${NB()}}`, '{{node}} {{family}} entries'),
+      target(`swarmnet_neighbour_table_threshold{${NB()}}`, '{{node}} {{family}} gc_thresh{{level}}'),
+    ]),
+    ts('Neighbour entries by namespace (top 10)', [
+      target(`topk(10, sum by (node, netns, network, family) (swarmnet_neighbour_entries{${NS('netns=~"$netns"')}}))`, '{{node}} {{netns}} {{network}} {{family}}'),
+    ], { description: 'Which namespaces hold the neighbour entries that count against the node\'s global limits.' }),
+  ];
+}
 
 export const DASHBOARDS = { 'swarmnet-overview.json': overview, 'swarmnet-node.json': node, 'swarmnet-lb.json': lb, 'swarmnet-exporter.json': exporter };
 
