@@ -13,6 +13,9 @@ import { parseReply } from '../../src/kernel/nl/message.js';
 import { type Link, decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { NTF_SELF, type Neighbour, type NeighbourCount, countNeighbours, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
 import { type NeighTable, decodeNeighTables } from '../../src/kernel/rtnl/neightbl.js';
+import { decodeInetSockets } from '../../src/kernel/diag/inet.js';
+import { parseSnmp } from '../../src/kernel/proc-snmp.js';
+import type { UdpNsResult } from '../../src/kernel/readers/udp.js';
 import type { NameIndex } from '../../src/names.js';
 import { loadApi, loadKernel } from '../fixtures/docker/load.js';
 import { sampleOf } from './snapshot.js';
@@ -41,6 +44,8 @@ export const rtnlCapture = (name: 'links' | 'fdb' | 'neigh'): Capture => capture
 export const ipvsCapture = (name: string): Capture => capture('ipvs', name);
 /** test/fixtures/neigh: the host's RTM_GETNEIGHTBL dump ("neightbl") and a namespace's RTM_GETNEIGH AF_UNSPEC dump ("neigh-unspec") */
 export const neighCapture = (name: 'neightbl' | 'neigh-unspec'): Capture => capture('neigh', name);
+/** test/fixtures/diag: a namespace's sock_diag UDP dumps, IPv4 ("udp4") and IPv6 ("udp6") */
+export const diagCapture = (name: 'udp4' | 'udp6'): Capture => capture('diag', name);
 export const captureMessages = messages;
 export const fixtureJson = <T>(dir: string, name: string): T => JSON.parse(readFileSync(join(fixtures, dir, name), 'utf8')) as T;
 
@@ -91,6 +96,14 @@ export function neighData(): { tables: NeighTable[]; counts: NeighbourCount[] } 
   };
 }
 
+/** test/fixtures/diag decoded: the namespace's UDP sockets (IPv4 and IPv6 dumps) and its Udp snmp counters. */
+export function udpData(): UdpNsResult {
+  return {
+    sockets: [...decodeInetSockets(messages(diagCapture('udp4'), 'udp4')), ...decodeInetSockets(messages(diagCapture('udp6'), 'udp6'))],
+    snmp: parseSnmp(readFileSync(join(fixtures, 'diag', 'snmp.txt'), 'utf8'), 'Udp'),
+  };
+}
+
 /** The IPVS family as the capture's CTRL_CMD_GETFAMILY resolved it. */
 export const ipvsFamily = (): GenlFamily => decodeFamily(messages(ipvsCapture('family'), 'CTRL_CMD_GETFAMILY'));
 
@@ -135,7 +148,8 @@ export function capturedScene(fetchedAt: number): CapturedScene {
   samples.push(sampleOf({ name: 'swnfix', kind: 'other', path: '/fixture/netns/swnfix' }, rtnlData()));
   // the neighbour capture: the host's global tables and one namespace's ARP/ND entries
   const neigh = neighData();
-  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [] }));
+  // and the sock_diag capture's UDP sockets (the VXLAN port and a flooded one) with its snmp counters, as the host's
+  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [], udp: udpData() }));
   samples.push(sampleOf({ name: 'swnnbfix', kind: 'other', path: '/fixture/netns/swnnbfix' }, { neighCounts: neigh.counts }));
   return { state, names: buildNameIndex(state), samples };
 }

@@ -11,7 +11,7 @@ import { createReaders, readersFor } from '../../src/kernel/readers/index.js';
 import { IpvsReader } from '../../src/kernel/readers/ipvs.js';
 import type { NsReader } from '../../src/kernel/readers/types.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
-import { ipvsTable, neighData, rtnlData } from '../support/captures.js';
+import { ipvsTable, neighData, rtnlData, udpData } from '../support/captures.js';
 import { ReplayNative, type ReplayOptions, errnoOf } from '../support/replay-native.js';
 
 const ns = (name: string, kind: NetnsRef['kind']): NetnsRef => ({ name, kind, path: `/fixture/netns/${name}` });
@@ -58,6 +58,9 @@ describe('sampleAll over replayed kernel replies', () => {
       expect(s.neighCounts).toEqual(neigh.counts);
       // the global tables are read in the host namespace only
       expect(s.neighTables).toEqual(ref.kind === 'host' ? neigh.tables : undefined);
+      // UDP sockets too (the VXLAN sockets are the host's); a namespace file names no process: no snmp counters
+      expect(s.udp?.sockets).toEqual(ref.kind === 'host' ? udpData().sockets : undefined);
+      if (ref.kind === 'host') expect(s.udp!.snmp).toBeUndefined();
     }
   });
 

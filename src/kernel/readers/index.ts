@@ -7,16 +7,19 @@ import { linksReader } from './links.js';
 import { neighReader } from './neigh.js';
 import { neighCountsReader } from './neigh-counts.js';
 import { neighTablesReader } from './neigh-tables.js';
+import { UdpReader } from './udp.js';
 import { NEEDS, type Need, type NsReader } from './types.js';
 
 export interface ReaderOptions {
   /** namespace kinds IPVS is read in */
   ipvsKinds?: readonly NetnsKind[];
+  /** namespace kinds UDP sockets are read in (default: host, where Docker's VXLAN sockets are) */
+  udpKinds?: readonly NetnsKind[];
 }
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
   const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
-    neighCountsReader, neighTablesReader];
+    neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds })];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));
 }
 

@@ -9,6 +9,7 @@ import type { NlMessage } from '../nl/message.js';
 import type { Link } from '../rtnl/link.js';
 import type { Neighbour, NeighbourCount } from '../rtnl/neigh.js';
 import type { NeighTable } from '../rtnl/neightbl.js';
+import type { UdpNsResult } from './udp.js';
 import type { NlRequest, NsSession, SampleError } from '../session.js';
 
 /** One namespace's data, one key per reader. */
@@ -25,10 +26,12 @@ export interface NsData {
   neighCounts: NeighbourCount[];
   /** RTM_GETNEIGHTBL: the kernel's neighbour tables, shared by all namespaces (read in the host namespace) */
   neighTables: NeighTable[];
+  /** sock_diag UDP sockets with their memory counters, and the namespace's Udp: snmp counters (host namespace by default) */
+  udp: UdpNsResult;
 }
 export type Need = keyof NsData;
 /** the order readers run in: a later reader may use an earlier one's data (fdb filters by link kind) */
-export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs', 'neighCounts', 'neighTables'];
+export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs', 'neighCounts', 'neighTables', 'udp'];
 
 /** What readers learn once per scrape, before any namespace is entered. */
 export interface ScrapeData {
@@ -47,6 +50,8 @@ export interface NsSample {
   neighCounts?: NeighbourCount[];
   /** the host namespace's sample only */
   neighTables?: NeighTable[];
+  /** undefined where UDP sockets were not read */
+  udp?: UdpNsResult;
   /** the namespace could not be read at all */
   error?: SampleError;
   /** readers that failed here; the rest of the sample stands */

@@ -3,6 +3,7 @@ import type { MetricDef } from '../family.js';
 import * as kernel from './kernel.js';
 import * as ipvs from './ipvs.js';
 import * as neighbour from './neighbour.js';
+import * as udp from './udp.js';
 import * as self from './self.js';
 import * as swarm from './swarm.js';
 
@@ -25,6 +26,7 @@ export const CATALOG: Array<{ section: string; defs: MetricDef[] }> = [
   { section: 'Swarm identity and control plane vs data plane (Docker API)', defs: defsOf(swarm) },
   { section: 'Load balancer (IPVS over generic netlink, in lb_ and ingress_sbox)', defs: defsOf(ipvs) },
   { section: 'Neighbour tables (ARP/ND over rtnetlink: global limits from the host namespace, entries per namespace)', defs: defsOf(neighbour) },
+  { section: 'VXLAN receive path (UDP sockets over sock_diag, host namespace by default; UDP counters from /proc net/snmp)', defs: defsOf(udp) },
   { section: 'Exporter health', defs: defsOf(self) },
 ];
 
