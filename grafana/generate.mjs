@@ -249,7 +249,7 @@ const exporter = dashboard({
 });
 
 // ---------------------------------------------------------------- kernel signals
-// Panels of the kernel signals (neighbour tables, ...), appended to the node
+// Panels of the kernel signals (neighbour tables, VXLAN receive path, ...), appended to the node
 // dashboard. Kept in this block of their own: a function declaration, so the
 // dashboards above can call it.
 function signalPanels() {
@@ -269,6 +269,13 @@ function signalPanels() {
     ts('Neighbour entries by namespace (top 10)', [
       target(`topk(10, sum by (node, netns, network, family) (swarmnet_neighbour_entries{${NS('netns=~"$netns"')}}))`, '{{node}} {{netns}} {{network}} {{family}}'),
     ], { description: 'Which namespaces hold the neighbour entries that count against the node\'s global limits.' }),
+    ts('VXLAN socket drops', [
+      target(`rate(swarmnet_udp_socket_drops_total{${sel()}}[${RATE}])`, '{{node}} {{netns}} :{{port}} socket drops'),
+      target(`rate(swarmnet_udp_receive_buffer_errors_total{${sel()}}[${RATE}])`, '{{node}} {{netns}} UDP RcvbufErrors'),
+    ], { unit: 'pps', description: 'Datagrams the kernel UDP socket of a VXLAN port dropped (overlay packets lost before decapsulation; alert SwarmnetVxlanSocketDrops), and the namespace\'s UDP receive-buffer errors (all sockets).' }),
+    ts('VXLAN socket receive queue (of its buffer)', [
+      target(`swarmnet_udp_socket_receive_queue_bytes{${sel()}} / swarmnet_udp_socket_receive_buffer_bytes{${sel()}}`, '{{node}} {{netns}} :{{port}}'),
+    ], { unit: 'percentunit', min: 0, description: 'A queue that reaches its buffer drops.' }),
   ];
 }
 

@@ -28,7 +28,7 @@ const EXPECTED_ALERTS = [
   'SwarmnetLbBackendDown', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
   'SwarmnetExporterDown', 'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
   // rules/swarmnet-signals.rules.yml
-  'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow',
+  'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow', 'SwarmnetVxlanSocketDrops',
 ];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
 
