@@ -1,6 +1,7 @@
 // Every collector the exporter knows, each with its own --[no-]collector.<name> flag.
 import { fdbCollector } from './fdb.js';
 import { ipvsCollector } from './ipvs.js';
+import { mtuCollector } from './mtu.js';
 import { neighbourCollector } from './neighbour.js';
 import { netdevCollector } from './netdev.js';
 import { createOverlayCollector } from './overlay.js';
@@ -29,5 +30,6 @@ export function allCollectors(opts: Partial<CollectorOptions> = {}): Collector[]
     ipvsCollector,
     neighbourCollector,
     udpCollector({ ports: o.udpPorts }),
+    mtuCollector,
   ];
 }

@@ -14,6 +14,7 @@ import { type Link, decodeLinks } from '../../src/kernel/rtnl/link.js';
 import { NTF_SELF, type Neighbour, type NeighbourCount, countNeighbours, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
 import { type NeighTable, decodeNeighTables } from '../../src/kernel/rtnl/neightbl.js';
 import { decodeInetSockets } from '../../src/kernel/diag/inet.js';
+import { type IfAddress, decodeAddrs } from '../../src/kernel/rtnl/addr.js';
 import { parseSnmp } from '../../src/kernel/proc-snmp.js';
 import type { UdpNsResult } from '../../src/kernel/readers/udp.js';
 import type { NameIndex } from '../../src/names.js';
@@ -46,6 +47,14 @@ export const ipvsCapture = (name: string): Capture => capture('ipvs', name);
 export const neighCapture = (name: 'neightbl' | 'neigh-unspec'): Capture => capture('neigh', name);
 /** test/fixtures/diag: a namespace's sock_diag UDP dumps, IPv4 ("udp4") and IPv6 ("udp6") */
 export const diagCapture = (name: 'udp4' | 'udp6'): Capture => capture('diag', name);
+/** test/fixtures/mtu: a namespace standing for node1's host (underlay eth0 at 198.18.0.1, MTU 1400): links and addresses */
+export const mtuCapture = (name: 'host-links' | 'host-addrs'): Capture => capture('mtu', name);
+export function hostData(): { links: Link[]; addrs: IfAddress[] } {
+  return {
+    links: decodeLinks(messages(mtuCapture('host-links'), 'RTM_GETLINK')),
+    addrs: decodeAddrs(messages(mtuCapture('host-addrs'), 'RTM_GETADDR')),
+  };
+}
 export const captureMessages = messages;
 export const fixtureJson = <T>(dir: string, name: string): T => JSON.parse(readFileSync(join(fixtures, dir, name), 'utf8')) as T;
 
@@ -149,7 +158,8 @@ export function capturedScene(fetchedAt: number): CapturedScene {
   // the neighbour capture: the host's global tables and one namespace's ARP/ND entries
   const neigh = neighData();
   // and the sock_diag capture's UDP sockets (the VXLAN port and a flooded one) with its snmp counters, as the host's
-  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [], udp: udpData() }));
+  // and the MTU capture's links and addresses (underlay eth0 at node1's data-path address, MTU 1400)
+  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [], udp: udpData(), ...hostData() }));
   samples.push(sampleOf({ name: 'swnnbfix', kind: 'other', path: '/fixture/netns/swnnbfix' }, { neighCounts: neigh.counts }));
   return { state, names: buildNameIndex(state), samples };
 }

@@ -1,6 +1,6 @@
 // A NativeBinding that needs no root and no kernel state: it answers the
 // exporter's netlink requests with the replies captured from real kernels in
-// test/fixtures/rtnl, neigh, diag and ipvs, and counts what it is asked.
+// test/fixtures/rtnl, neigh, diag, mtu and ipvs, and counts what it is asked.
 //
 // The bytes it answers with are the kernel's captured replies. Only the
 // netlink header of each message is rewritten: the sequence number (offset 8,
@@ -23,11 +23,12 @@ import { NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_ERROR, NLMSG_HDRLEN } from '../..
 import { getLinkRequest } from '../../src/kernel/rtnl/link.js';
 import { AF_BRIDGE, AF_INET, AF_UNSPEC, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
 import { getNeighTableRequest } from '../../src/kernel/rtnl/neightbl.js';
+import { getAddrRequest } from '../../src/kernel/rtnl/addr.js';
 import { AF_INET6, IPPROTO_UDP, NETLINK_SOCK_DIAG, getInetSocketsRequest } from '../../src/kernel/diag/inet.js';
-import { type Capture, diagCapture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
+import { type Capture, mtuCapture, diagCapture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
 
 /** What a request asks: the capture that answers it. */
-export type RequestKind = 'links' | 'fdb' | 'neigh' | 'neighCounts' | 'neighTables' | 'udp4' | 'udp6' | 'family' | 'services' | `dests-${number}`;
+export type RequestKind = 'links' | 'fdb' | 'neigh' | 'neighCounts' | 'neighTables' | 'udp4' | 'udp6' | 'addrs' | 'family' | 'services' | `dests-${number}`;
 
 /** How a request is answered instead of with its capture. */
 export type Override =
@@ -94,6 +95,7 @@ export class ReplayNative implements NativeBinding {
       { kind: 'neighTables', protocol: NETLINK_ROUTE, bytes: getNeighTableRequest(0), capture: neighCapture('neightbl') },
       { kind: 'udp4', protocol: NETLINK_SOCK_DIAG, bytes: getInetSocketsRequest(0, AF_INET, IPPROTO_UDP), capture: diagCapture('udp4') },
       { kind: 'udp6', protocol: NETLINK_SOCK_DIAG, bytes: getInetSocketsRequest(0, AF_INET6, IPPROTO_UDP), capture: diagCapture('udp6') },
+      { kind: 'addrs', protocol: NETLINK_ROUTE, bytes: getAddrRequest(0), capture: mtuCapture('host-addrs') },
       { kind: 'family', protocol: NETLINK_GENERIC, bytes: getFamilyRequest(0, IPVS_GENL_NAME),
         capture: ipvsCapture(opts.ipvs === 'absent' ? 'family-absent' : 'family') },
       { kind: 'services', protocol: NETLINK_GENERIC, bytes: getServicesRequest(family, 0), capture: ipvsCapture('services') },

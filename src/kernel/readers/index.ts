@@ -8,6 +8,7 @@ import { neighReader } from './neigh.js';
 import { neighCountsReader } from './neigh-counts.js';
 import { neighTablesReader } from './neigh-tables.js';
 import { UdpReader } from './udp.js';
+import { addrsReader } from './addrs.js';
 import { NEEDS, type Need, type NsReader } from './types.js';
 
 export interface ReaderOptions {
@@ -19,7 +20,8 @@ export interface ReaderOptions {
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
   const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
-    neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds })];
+    neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds }),
+    addrsReader];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));
 }
 

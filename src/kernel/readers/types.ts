@@ -9,6 +9,7 @@ import type { NlMessage } from '../nl/message.js';
 import type { Link } from '../rtnl/link.js';
 import type { Neighbour, NeighbourCount } from '../rtnl/neigh.js';
 import type { NeighTable } from '../rtnl/neightbl.js';
+import type { IfAddress } from '../rtnl/addr.js';
 import type { UdpNsResult } from './udp.js';
 import type { NlRequest, NsSession, SampleError } from '../session.js';
 
@@ -28,10 +29,12 @@ export interface NsData {
   neighTables: NeighTable[];
   /** sock_diag UDP sockets with their memory counters, and the namespace's Udp: snmp counters (host namespace by default) */
   udp: UdpNsResult;
+  /** RTM_GETADDR: interface addresses (host namespace: the underlay of the VXLAN tunnels) */
+  addrs: IfAddress[];
 }
 export type Need = keyof NsData;
 /** the order readers run in: a later reader may use an earlier one's data (fdb filters by link kind) */
-export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs', 'neighCounts', 'neighTables', 'udp'];
+export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs', 'neighCounts', 'neighTables', 'udp', 'addrs'];
 
 /** What readers learn once per scrape, before any namespace is entered. */
 export interface ScrapeData {
@@ -52,6 +55,8 @@ export interface NsSample {
   neighTables?: NeighTable[];
   /** undefined where UDP sockets were not read */
   udp?: UdpNsResult;
+  /** the host namespace's sample only */
+  addrs?: IfAddress[];
   /** the namespace could not be read at all */
   error?: SampleError;
   /** readers that failed here; the rest of the sample stands */
