@@ -249,7 +249,7 @@ const exporter = dashboard({
 });
 
 // ---------------------------------------------------------------- kernel signals
-// Panels of the kernel signals (neighbour tables, VXLAN receive path, ...), appended to the node
+// Panels of the kernel signals (neighbour tables, VXLAN receive path, overlay MTU), appended to the node
 // dashboard. Kept in this block of their own: a function declaration, so the
 // dashboards above can call it.
 function signalPanels() {
@@ -276,6 +276,13 @@ function signalPanels() {
     ts('VXLAN socket receive queue (of its buffer)', [
       target(`swarmnet_udp_socket_receive_queue_bytes{${sel()}} / swarmnet_udp_socket_receive_buffer_bytes{${sel()}}`, '{{node}} {{netns}} :{{port}}'),
     ], { unit: 'percentunit', min: 0, description: 'A queue that reaches its buffer drops.' }),
+    ts('Overlay interfaces with a mismatched MTU', [
+      target(`sum by (node, network, direction) (swarmnet_overlay_mtu_mismatched_interfaces{${NS()}})`, '{{node}} {{network}} {{direction}}'),
+    ], { description: 'Interfaces of each overlay network whose MTU differs from the underlay MTU less 50 bytes of VXLAN (above: too large, alert SwarmnetOverlayMtuTooLarge).' }),
+    table('Overlay MTU mismatches', [
+      target(`swarmnet_overlay_interface_mtu_mismatch_bytes{${NS()}}`),
+      target(`swarmnet_overlay_mtu_expected_bytes{${NS()}}`),
+    ], { w: 12, hide: { instance: true } }),
   ];
 }
 

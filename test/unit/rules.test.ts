@@ -29,6 +29,7 @@ const EXPECTED_ALERTS = [
   'SwarmnetExporterDown', 'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
   // rules/swarmnet-signals.rules.yml
   'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow', 'SwarmnetVxlanSocketDrops',
+  'SwarmnetOverlayMtuTooLarge',
 ];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
 
