@@ -32,21 +32,34 @@ const refs = [{ name: 'host', kind: 'host', path: null }, { name: NS, kind: 'oth
 const result = { kernel: sh('uname -r').trim(), reads: [] };
 
 async function read(label) {
-  const samples = await sampleAll(native, refs, { concurrency: 1, timeoutMs: 5000, readers }, performance.now() + 20_000);
-  const interner = new LabelInterner();
-  interner.nextGeneration();
-  const ok = samples.filter((s) => !s.error);
-  const fams = new FamilySet();
-  neighbourCollector.collect({ samples: ok, byNetns: new Map(ok.map((s) => [s.ref.name, s])), names: EMPTY_NAMES, peers: pairVeths(ok), kernel: {}, interner }, fams);
-  result.reads.push({
-    label,
-    at: Number(sh('cat /proc/uptime').split(' ')[0]),
-    samples: samples.map((s) => ({ netns: s.ref.name, error: s.error?.message, readerErrors: s.readerErrors?.map((e) => e.error.message), neighTables: s.neighTables, neighCounts: s.neighCounts })),
-    metrics: renderPrometheus(fams.all()).toString('utf8'),
-    // the kernel's own tools, right after
-    ntable: JSON.parse(sh('ip -s -j ntable show')).filter((t) => t.entries !== undefined),
-    neigh: JSON.parse(sh(`ip -n ${NS} -j neigh show nud all`)),
-  });
+  // bracketed by ip's own listing of the namespace (IPv6 adds its multicast entries on its own schedule just
+  // after an interface comes up): kept when ip lists the same before and after
+  for (let attempt = 1; ; attempt++) {
+    const listing = () => sh(`ip -n ${NS} -j neigh show nud all`);
+    const before = listing();
+    const samples = await sampleAll(native, refs, { concurrency: 1, timeoutMs: 5000, readers }, performance.now() + 20_000);
+    const after = listing();
+    if (before !== after && attempt < 10) {
+      await new Promise((ok) => setTimeout(ok, 500));
+      continue;
+    }
+    const interner = new LabelInterner();
+    interner.nextGeneration();
+    const ok = samples.filter((s) => !s.error);
+    const fams = new FamilySet();
+    neighbourCollector.collect({ samples: ok, byNetns: new Map(ok.map((s) => [s.ref.name, s])), names: EMPTY_NAMES, peers: pairVeths(ok), kernel: {}, interner }, fams);
+    result.reads.push({
+      label,
+      attempt,
+      at: Number(sh('cat /proc/uptime').split(' ')[0]),
+      samples: samples.map((s) => ({ netns: s.ref.name, error: s.error?.message, readerErrors: s.readerErrors?.map((e) => e.error.message), neighTables: s.neighTables, neighCounts: s.neighCounts })),
+      metrics: renderPrometheus(fams.all()).toString('utf8'),
+      // the kernel's own tools, right after
+      ntable: JSON.parse(sh('ip -s -j ntable show')).filter((t) => t.entries !== undefined),
+      neigh: JSON.parse(after),
+    });
+    return;
+  }
 }
 
 sh(`ip netns add ${NS}
