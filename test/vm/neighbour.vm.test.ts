@@ -43,6 +43,8 @@ describe('neighbour table overflow in a guest kernel', () => {
     run = await runVm(join(VM_DIR, 'guest-neighbour.mjs'), [join(root, 'dist'), '/out'], TIMEOUT_S);
     console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s`);
     result = guestResult<Result>(run);
+    const arp = (label: string) => readOf(label).ntable.find((t) => t.name === 'arp_cache')!;
+    console.log(`guest ${result.kernel}: fill ${JSON.stringify(result.fill)}; arp_cache table_fulls ${arp('lowered').table_fulls} -> ${arp('filled').table_fulls}, entries ${arp('lowered').entries} -> ${arp('filled').entries}; ${result.dmesg.join(' | ')}`);
   }, (TIMEOUT_S + 120) * 1000);
   afterAll(() => cleanup(root, run?.out));
 
