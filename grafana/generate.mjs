@@ -174,6 +174,7 @@ const node = dashboard({
     table('MTU', [target(`swarmnet_interface_mtu_bytes{${IF()}}`)], { w: 12, hide: { instance: true } }),
     table('VXLAN devices', [target(`swarmnet_vxlan_info{${IF()}}`)], { w: 12, hide: { Value: true, instance: true } }),
     table('Namespaces', [target(`swarmnet_netns_info{${sel('network=~"$network", service=~"$service", netns=~"$netns"')}}`)], { hide: { Value: true, instance: true } }),
+    ...signalPanels(),
   ],
 });
 
@@ -246,6 +247,44 @@ const exporter = dashboard({
     table('Versions', [target(`swarmnet_build_info{${sel()}}`)], { hide: { Value: true } }),
   ],
 });
+
+// ---------------------------------------------------------------- kernel signals
+// Panels of the kernel signals (neighbour tables, VXLAN receive path, overlay MTU), appended to the node
+// dashboard. Kept in this block of their own: a function declaration, so the
+// dashboards above can call it.
+function signalPanels() {
+  const NB = sel;
+  return [
+    ts('Neighbour table fill (of gc_thresh3)', [
+      target(`swarmnet_neighbour_table_entries{${NB()}} / ignoring (level) swarmnet_neighbour_table_threshold{${NB('level="3"')}}`, '{{node}} {{family}}'),
+    ], { unit: 'percentunit', min: 0, description: 'ARP (ipv4) and ND (ipv6) entries of all namespaces of the node against the hard limit gc_thresh3 (global to the node). Alerts: SwarmnetNeighbourTableNearFull at 90%.' }),
+    ts('Neighbour table overflows and forced GC', [
+      target(`increase(swarmnet_neighbour_table_fulls_total{${NB()}}[${RATE}])`, '{{node}} {{family}} table full'),
+      target(`increase(swarmnet_neighbour_table_forced_gc_runs_total{${NB()}}[${RATE}])`, '{{node}} {{family}} forced GC'),
+    ], { description: 'Table full: an entry could not be created, packets dropped ("neighbour table overflow", moby#32195; alert SwarmnetNeighbourTableOverflow). Forced GC: over gc_thresh2.' }),
+    ts('Neighbour table entries and thresholds', [
+      target(`swarmnet_neighbour_table_entries{${NB()}}`, '{{node}} {{family}} entries'),
+      target(`swarmnet_neighbour_table_threshold{${NB()}}`, '{{node}} {{family}} gc_thresh{{level}}'),
+    ]),
+    ts('Neighbour entries by namespace (top 10)', [
+      target(`topk(10, sum by (node, netns, network, family) (swarmnet_neighbour_entries{${NS('netns=~"$netns"')}}))`, '{{node}} {{netns}} {{network}} {{family}}'),
+    ], { description: 'Which namespaces hold the neighbour entries that count against the node\'s global limits.' }),
+    ts('VXLAN socket drops', [
+      target(`rate(swarmnet_udp_socket_drops_total{${sel()}}[${RATE}])`, '{{node}} {{netns}} :{{port}} socket drops'),
+      target(`rate(swarmnet_udp_receive_buffer_errors_total{${sel()}}[${RATE}])`, '{{node}} {{netns}} UDP RcvbufErrors'),
+    ], { unit: 'pps', description: 'Datagrams the kernel UDP socket of a VXLAN port dropped (overlay packets lost before decapsulation; alert SwarmnetVxlanSocketDrops), and the namespace\'s UDP receive-buffer errors (all sockets).' }),
+    ts('VXLAN socket receive queue (of its buffer)', [
+      target(`swarmnet_udp_socket_receive_queue_bytes{${sel()}} / swarmnet_udp_socket_receive_buffer_bytes{${sel()}}`, '{{node}} {{netns}} :{{port}}'),
+    ], { unit: 'percentunit', min: 0, description: 'A queue that reaches its buffer drops.' }),
+    ts('Overlay interfaces with a mismatched MTU', [
+      target(`sum by (node, network, direction) (swarmnet_overlay_mtu_mismatched_interfaces{${NS()}})`, '{{node}} {{network}} {{direction}}'),
+    ], { description: 'Interfaces of each overlay network whose MTU differs from the underlay MTU less 50 bytes of VXLAN (above: too large, alert SwarmnetOverlayMtuTooLarge).' }),
+    table('Overlay MTU mismatches', [
+      target(`swarmnet_overlay_interface_mtu_mismatch_bytes{${NS()}}`),
+      target(`swarmnet_overlay_mtu_expected_bytes{${NS()}}`),
+    ], { w: 12, hide: { instance: true } }),
+  ];
+}
 
 export const DASHBOARDS = { 'swarmnet-overview.json': overview, 'swarmnet-node.json': node, 'swarmnet-lb.json': lb, 'swarmnet-exporter.json': exporter };
 

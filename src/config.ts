@@ -31,6 +31,7 @@ export function flagDefs(): FlagDef[] {
     { name: 'log.format', type: 'string', default: 'json', placeholder: 'json|logfmt', help: `Log format: ${LOG_FORMATS.join(' or ')} (logfmt as the Go exporters write it: ts=... level=info msg="...").` },
     { name: 'collector.overlay.max-endpoint-series', type: 'string', default: '100', placeholder: 'N', help: 'Upper bound of per-endpoint layer-2 inconsistency series per scrape (the per-network counts are always complete).' },
     { name: 'collector.ipvs.netns-kinds', type: 'list', default: ['lb', 'ingress_sbox'], placeholder: 'KIND', help: 'Namespace kinds where IPVS services and backends are read; repeatable (swarm programs IPVS only in lb and ingress_sbox).' },
+    { name: 'collector.udp.ports', type: 'list', default: ['4789'], placeholder: 'PORT', help: 'UDP ports whose sockets the udp collector reports (queue, buffer, drops): the VXLAN port, and the swarm\'s data-path port if it was changed (docker swarm init --data-path-port); repeatable. Ports of the VXLAN devices the exporter sees are added.' },
     { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
     ...allCollectors().map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
     { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
@@ -130,6 +131,7 @@ export function loadConfig(argv: string[]): Config {
     collectors: allCollectors({
       netdevExtendedStats: v.get('collector.netdev.extended-stats') === true,
       overlayMaxEndpointSeries: positiveInt(str('collector.overlay.max-endpoint-series'), 'collector.overlay.max-endpoint-series'),
+      udpPorts: (v.get('collector.udp.ports') as string[]).map((p) => port(p, 'collector.udp.ports')),
     })
       .filter((c) => v.get(`collector.${c.name}`) === true),
     ipvsKinds: netnsKinds(v.get('collector.ipvs.netns-kinds') as string[], 'collector.ipvs.netns-kinds'),
@@ -148,6 +150,12 @@ function netnsKinds(kinds: string[], flag: string): NetnsKind[] {
 function taskLabel(v: string): 'full' | 'slot' {
   if (v !== 'full' && v !== 'slot') throw new FlagError(`--docker.task-label: "${v}" is not full or slot`);
   return v;
+}
+
+function port(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(`--${flag}: "${v}" is not a port (1-65535)`);
+  return n;
 }
 
 function positiveInt(v: string, flag: string): number {

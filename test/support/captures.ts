@@ -11,7 +11,12 @@ import type { IpvsNsResult } from '../../src/kernel/readers/ipvs.js';
 import type { NsSample } from '../../src/kernel/readers/types.js';
 import { parseReply } from '../../src/kernel/nl/message.js';
 import { type Link, decodeLinks } from '../../src/kernel/rtnl/link.js';
-import { NTF_SELF, type Neighbour, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import { NTF_SELF, type Neighbour, type NeighbourCount, countNeighbours, decodeNeighbours } from '../../src/kernel/rtnl/neigh.js';
+import { type NeighTable, decodeNeighTables } from '../../src/kernel/rtnl/neightbl.js';
+import { decodeInetSockets } from '../../src/kernel/diag/inet.js';
+import { type IfAddress, decodeAddrs } from '../../src/kernel/rtnl/addr.js';
+import { parseSnmp } from '../../src/kernel/proc-snmp.js';
+import type { UdpNsResult } from '../../src/kernel/readers/udp.js';
 import type { NameIndex } from '../../src/names.js';
 import { loadApi, loadKernel } from '../fixtures/docker/load.js';
 import { sampleOf } from './snapshot.js';
@@ -38,6 +43,20 @@ const messages = (c: Capture, what: string) => parseReply(c.bytes, { seq: c.seq,
 
 export const rtnlCapture = (name: 'links' | 'fdb' | 'neigh'): Capture => capture('rtnl', name);
 export const ipvsCapture = (name: string): Capture => capture('ipvs', name);
+/** test/fixtures/neigh: the host's RTM_GETNEIGHTBL dump ("neightbl") and a namespace's RTM_GETNEIGH AF_UNSPEC dump ("neigh-unspec") */
+export const neighCapture = (name: 'neightbl' | 'neigh-unspec'): Capture => capture('neigh', name);
+/** test/fixtures/diag: a namespace's sock_diag UDP dumps, IPv4 ("udp4") and IPv6 ("udp6") */
+export const diagCapture = (name: 'udp4' | 'udp6'): Capture => capture('diag', name);
+/** test/fixtures/mtu: a namespace standing for node1's host (underlay eth0 at 198.18.0.1, MTU 1400): links and addresses */
+export const mtuCapture = (name: 'host-links' | 'host-addrs'): Capture => capture('mtu', name);
+export function hostData(): { links: Link[]; addrs: IfAddress[] } {
+  return {
+    links: decodeLinks(messages(mtuCapture('host-links'), 'RTM_GETLINK')),
+    addrs: decodeAddrs(messages(mtuCapture('host-addrs'), 'RTM_GETADDR')),
+  };
+}
+export const captureMessages = messages;
+export const fixtureJson = <T>(dir: string, name: string): T => JSON.parse(readFileSync(join(fixtures, dir, name), 'utf8')) as T;
 
 /** `ip -s -d -j link show` and `bridge -j fdb show` as printed at capture time. */
 export interface IpLinkJson {
@@ -78,6 +97,22 @@ export function rtnlData(): RtnlData {
   return { links, fdb, neigh };
 }
 
+/** test/fixtures/neigh decoded: the host's neighbour tables and the swnnbfix namespace's entry counts. */
+export function neighData(): { tables: NeighTable[]; counts: NeighbourCount[] } {
+  return {
+    tables: decodeNeighTables(messages(neighCapture('neightbl'), 'RTM_GETNEIGHTBL')),
+    counts: countNeighbours(messages(neighCapture('neigh-unspec'), 'RTM_GETNEIGH(unspec)')),
+  };
+}
+
+/** test/fixtures/diag decoded: the namespace's UDP sockets (IPv4 and IPv6 dumps) and its Udp snmp counters. */
+export function udpData(): UdpNsResult {
+  return {
+    sockets: [...decodeInetSockets(messages(diagCapture('udp4'), 'udp4')), ...decodeInetSockets(messages(diagCapture('udp6'), 'udp6'))],
+    snmp: parseSnmp(readFileSync(join(fixtures, 'diag', 'snmp.txt'), 'utf8'), 'Udp'),
+  };
+}
+
 /** The IPVS family as the capture's CTRL_CMD_GETFAMILY resolved it. */
 export const ipvsFamily = (): GenlFamily => decodeFamily(messages(ipvsCapture('family'), 'CTRL_CMD_GETFAMILY'));
 
@@ -109,7 +144,8 @@ export interface CapturedScene {
  * node1-kernel.json's namespaces (no counters), with appnet's load balancer
  * carrying the captured IPVS table (Docker balances the api service there under
  * firewall mark 257, the mark of the capture's FWM service) and the rtnl
- * capture's namespace (capture.mjs names it swnfix), which has counters.
+ * capture's namespace (capture.mjs names it swnfix), which has counters, and
+ * the neighbour capture's host tables and namespace (swnnbfix).
  * `fetchedAt`: when the Docker state counts as read.
  */
 export function capturedScene(fetchedAt: number): CapturedScene {
@@ -119,5 +155,11 @@ export function capturedScene(fetchedAt: number): CapturedScene {
   const samples = loadKernel().samples.map((s) => (s.ref.name === lb ? { ...s, ipvs: table } : s));
   if (!samples.some((s) => s.ipvs)) throw new Error(`node1's capture has no namespace ${lb}`);
   samples.push(sampleOf({ name: 'swnfix', kind: 'other', path: '/fixture/netns/swnfix' }, rtnlData()));
+  // the neighbour capture: the host's global tables and one namespace's ARP/ND entries
+  const neigh = neighData();
+  // and the sock_diag capture's UDP sockets (the VXLAN port and a flooded one) with its snmp counters, as the host's
+  // and the MTU capture's links and addresses (underlay eth0 at node1's data-path address, MTU 1400)
+  samples.push(sampleOf({ name: 'host', kind: 'host', path: null }, { neighTables: neigh.tables, neighCounts: [], udp: udpData(), ...hostData() }));
+  samples.push(sampleOf({ name: 'swnnbfix', kind: 'other', path: '/fixture/netns/swnnbfix' }, { neighCounts: neigh.counts }));
   return { state, names: buildNameIndex(state), samples };
 }

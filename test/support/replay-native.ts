@@ -1,6 +1,6 @@
 // A NetlinkSessions that needs no root and no kernel state: it answers the
 // exporter's netlink requests with the replies captured from real kernels in
-// test/fixtures/rtnl and test/fixtures/ipvs, and counts what it is asked.
+// test/fixtures/rtnl, neigh, diag, mtu and ipvs, and counts what it is asked.
 //
 // The bytes it answers with are the kernel's captured replies. Only the
 // netlink header of each message is rewritten: the sequence number (offset 8,
@@ -21,11 +21,14 @@ import { IPVS_GENL_NAME, getDestsRequest, getServicesRequest } from '../../src/k
 import type { NetlinkSessions, NativeError, NativeReply, NativeSession } from '../../src/kernel/native.js';
 import { NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_ERROR, NLMSG_HDRLEN } from '../../src/kernel/nl/message.js';
 import { getLinkRequest } from '../../src/kernel/rtnl/link.js';
-import { AF_BRIDGE, AF_INET, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
-import { type Capture, ipvsCapture, ipvsDestKeys, ipvsFamily, rtnlCapture } from './captures.js';
+import { AF_BRIDGE, AF_INET, AF_UNSPEC, getNeighRequest } from '../../src/kernel/rtnl/neigh.js';
+import { getNeighTableRequest } from '../../src/kernel/rtnl/neightbl.js';
+import { getAddrRequest } from '../../src/kernel/rtnl/addr.js';
+import { AF_INET6, IPPROTO_UDP, NETLINK_SOCK_DIAG, getInetSocketsRequest } from '../../src/kernel/diag/inet.js';
+import { type Capture, mtuCapture, diagCapture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
 
 /** What a request asks: the capture that answers it. */
-export type RequestKind = 'links' | 'fdb' | 'neigh' | 'family' | 'services' | `dests-${number}`;
+export type RequestKind = 'links' | 'fdb' | 'neigh' | 'neighCounts' | 'neighTables' | 'udp4' | 'udp6' | 'addrs' | 'family' | 'services' | `dests-${number}`;
 
 /** How a request is answered instead of with its capture. */
 export type Override =
@@ -62,7 +65,8 @@ export interface ExchangeRecord {
 const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EACCES: 13, EINVAL: 22, ETIMEDOUT: 110 };
 
 /** The session's socket for each protocol has the port id of the capture made first on that protocol. */
-const SESSION_PORTS = new Map([[NETLINK_ROUTE, rtnlCapture('links').port], [NETLINK_GENERIC, ipvsCapture('services').port]]);
+const SESSION_PORTS = new Map([[NETLINK_ROUTE, rtnlCapture('links').port], [NETLINK_GENERIC, ipvsCapture('services').port],
+  [NETLINK_SOCK_DIAG, diagCapture('udp4').port]]);
 
 export class ReplayNative implements NetlinkSessions {
   readonly maxRequests: number;
@@ -87,6 +91,11 @@ export class ReplayNative implements NetlinkSessions {
       { kind: 'links', protocol: NETLINK_ROUTE, bytes: getLinkRequest(0), capture: rtnlCapture('links') },
       { kind: 'fdb', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_BRIDGE), capture: rtnlCapture('fdb') },
       { kind: 'neigh', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_INET), capture: rtnlCapture('neigh') },
+      { kind: 'neighCounts', protocol: NETLINK_ROUTE, bytes: getNeighRequest(0, AF_UNSPEC), capture: neighCapture('neigh-unspec') },
+      { kind: 'neighTables', protocol: NETLINK_ROUTE, bytes: getNeighTableRequest(0), capture: neighCapture('neightbl') },
+      { kind: 'udp4', protocol: NETLINK_SOCK_DIAG, bytes: getInetSocketsRequest(0, AF_INET, IPPROTO_UDP), capture: diagCapture('udp4') },
+      { kind: 'udp6', protocol: NETLINK_SOCK_DIAG, bytes: getInetSocketsRequest(0, AF_INET6, IPPROTO_UDP), capture: diagCapture('udp6') },
+      { kind: 'addrs', protocol: NETLINK_ROUTE, bytes: getAddrRequest(0), capture: mtuCapture('host-addrs') },
       { kind: 'family', protocol: NETLINK_GENERIC, bytes: getFamilyRequest(0, IPVS_GENL_NAME),
         capture: ipvsCapture(opts.ipvs === 'absent' ? 'family-absent' : 'family') },
       { kind: 'services', protocol: NETLINK_GENERIC, bytes: getServicesRequest(family, 0), capture: ipvsCapture('services') },

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { MetricDef } from '../../src/metrics/family.js';
 import * as ipvsCatalog from '../../src/metrics/catalog/ipvs.js';
 import * as kernelCatalog from '../../src/metrics/catalog/kernel.js';
+import { allMetricDefs } from '../../src/metrics/catalog/index.js';
 import * as selfCatalog from '../../src/metrics/catalog/self.js';
 import * as swarmCatalog from '../../src/metrics/catalog/swarm.js';
 
@@ -141,7 +142,8 @@ function defsOf(mod: Record<string, unknown>): MetricDef[] {
 
 /** Every metric family the exporter declares, by name. */
 export function catalogMetrics(): Map<string, MetricDef> {
-  const all = [kernelCatalog, selfCatalog, swarmCatalog, ipvsCatalog].flatMap((m) => defsOf(m as Record<string, unknown>));
+  // every catalog module the README table lists, plus the modules named here
+  const all = [...allMetricDefs(), ...[kernelCatalog, selfCatalog, swarmCatalog, ipvsCatalog].flatMap((m) => defsOf(m as Record<string, unknown>))];
   return new Map(all.map((d) => [d.name, d]));
 }
 

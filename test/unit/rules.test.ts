@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ROOT, alertRules, ruleFiles } from './promql-exprs.js';
@@ -31,6 +31,9 @@ const EXPECTED_ALERTS = [
   'SwarmnetLbBackendDown', 'SwarmnetLbBackendDrainingTooLong', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
   'SwarmnetExporterDown', 'SwarmnetExporterAbsent', 'SwarmnetDockerDown', 'SwarmnetNetnsDirUnreadable',
   'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
+  // rules/swarmnet-signals.rules.yml
+  'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow', 'SwarmnetVxlanSocketDrops',
+  'SwarmnetOverlayMtuTooLarge',
 ];
 /** the only alerts that page: breakage users of the swarm's services see */
 const CRITICAL = ['SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetLbBackendDown', 'SwarmnetLbVipWithoutBackends'];
@@ -39,15 +42,23 @@ const NO_NODE = ['SwarmnetExporterAbsent'];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
 
 describe('promtool', () => {
-  it('check config: deploy/prometheus/prometheus.yml and the rule files it loads', () => {
+  it('check config: deploy/prometheus/prometheus.yml and the rule files it loads (every file in rules/)', () => {
     const out = promtool('check', 'config', join(PROM_DIR, 'prometheus.yml'));
     expect(out).toContain('SUCCESS');
-    expect(out).toMatch(/1 rule files found/);
+    expect(ruleFiles().length).toBeGreaterThan(1);
+    expect(out).toMatch(new RegExp(`${ruleFiles().length} rule files found`));
+  });
+
+  it('every rule file has a test file that loads it, and every test file is run', () => {
+    const loaded = testFiles.flatMap((f) => (parseYaml(readFileSync(f, 'utf8')) as { rule_files: string[] }).rule_files.map((r) => join(TEST_DIR, r)));
+    expect([...new Set(loaded)].sort()).toEqual(ruleFiles());
   });
 
   it('check rules: every rule file', () => {
     const out = promtool('check', 'rules', ...ruleFiles());
-    expect(out).toMatch(new RegExp(`SUCCESS: ${EXPECTED_ALERTS.length} rules found`));
+    const found = [...out.matchAll(/SUCCESS: (\d+) rules found/g)].map((m) => Number(m[1]));
+    expect(found).toHaveLength(ruleFiles().length);
+    expect(found.reduce((a, b) => a + b, 0)).toBe(EXPECTED_ALERTS.length);
   });
 
   it('test rules: every test file passes', () => {
@@ -181,7 +192,8 @@ describe('stack files', () => {
       expect(() => readFileSync(join(ROOT, 'deploy', c.file)), c.file).not.toThrow();
     }
     const p = mon.services.prometheus!;
-    expect(p.configs!.map((c) => c.target).sort()).toEqual(['/etc/prometheus/prometheus.yml', '/etc/prometheus/rules/swarmnet.rules.yml']);
+    expect(p.configs!.map((c) => c.target).sort()).toEqual(
+      ['/etc/prometheus/prometheus.yml', ...ruleFiles().map((f) => `/etc/prometheus/rules/${basename(f)}`)].sort());
     expect(p.volumes!.some((v) => v.target === '/var/run/docker.sock')).toBe(true);
     expect(((p.deploy.placement as { constraints: string[] }).constraints)).toContain('node.role == manager');
     const ruleTargets = p.configs!.filter((c) => c.target.startsWith('/etc/prometheus/rules/')).map((c) => mon.configs[c.source]!.file);

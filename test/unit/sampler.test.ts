@@ -11,7 +11,7 @@ import { createReaders, readersFor } from '../../src/kernel/readers/index.js';
 import { IpvsReader } from '../../src/kernel/readers/ipvs.js';
 import type { NsReader } from '../../src/kernel/readers/types.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
-import { ipvsTable, rtnlData } from '../support/captures.js';
+import { ipvsTable, neighData, rtnlData, udpData } from '../support/captures.js';
 import { ReplayNative, type ReplayOptions, errnoOf } from '../support/replay-native.js';
 
 const ns = (name: string, kind: NetnsRef['kind']): NetnsRef => ({ name, kind, path: `/fixture/netns/${name}` });
@@ -25,6 +25,7 @@ const REFS: NetnsRef[] = [
 ];
 const data = rtnlData();
 const table = ipvsTable();
+const neigh = neighData();
 
 /** the readers, with IPVS's family resolved as a scrape does first (one session in our own namespace, path null) */
 async function readers(native: ReplayNative): Promise<NsReader[]> {
@@ -54,6 +55,12 @@ describe('sampleAll over replayed kernel replies', () => {
       expect(s.fdb).toEqual(data.fdb);
       expect(s.neigh).toEqual(ref.kind === 'overlay' ? data.neigh : []);
       expect(s.ipvs).toEqual(ref.kind === 'lb' || ref.kind === 'ingress_sbox' ? table : undefined);
+      expect(s.neighCounts).toEqual(neigh.counts);
+      // the global tables are read in the host namespace only
+      expect(s.neighTables).toEqual(ref.kind === 'host' ? neigh.tables : undefined);
+      // UDP sockets too (the VXLAN sockets are the host's); a namespace file names no process: no snmp counters
+      expect(s.udp?.sockets).toEqual(ref.kind === 'host' ? udpData().sockets : undefined);
+      if (ref.kind === 'host') expect(s.udp!.snmp).toBeUndefined();
     }
   });
 
@@ -65,8 +72,8 @@ describe('sampleAll over replayed kernel replies', () => {
       expect(native.opensOf(null)).toBe(1);
       for (const lb of ['/fixture/netns/lb_abcdefghi', '/fixture/netns/ingress_sbox']) {
         const kinds = native.kindsSent(lb);
-        expect(kinds.slice(0, 3)).toEqual(['links', 'fdb', 'services']);
-        expect(kinds.slice(3).sort()).toEqual(table.services.map((_, i) => `dests-${i}`).sort());
+        expect(kinds.slice(0, 4)).toEqual(['links', 'fdb', 'services', 'neighCounts']);
+        expect(kinds.slice(4).sort()).toEqual(table.services.map((_, i) => `dests-${i}`).sort());
         // the first round in as few exchanges as the addon allows, then the destinations
         expect(native.exchanges.filter((e) => e.path === lb).length).toBe(maxRequests === 8 ? 2 : 2 + 3);
       }

@@ -73,10 +73,10 @@ describe('Scraper over replayed kernel replies', () => {
     expect(series(families, 'swarmnet_interface_up').length).toBe(PATHS.length * links.length);
 
     const noIpvs = scraper({}, allCollectors().filter((c) => c.name !== 'ipvs'));
-    expect(noIpvs.s.readers.map((r) => r.need)).toEqual(['links', 'fdb', 'neigh']);
+    expect(noIpvs.s.readers.map((r) => r.need)).toEqual(['links', 'fdb', 'neigh', 'neighCounts', 'neighTables', 'udp', 'addrs']);
     await noIpvs.s.scrape();
     expect(noIpvs.native.opens.some((o) => o.protocols.includes(NETLINK_GENERIC))).toBe(false);
-    expect(new Set(noIpvs.native.kindsSent())).toEqual(new Set(['links', 'fdb', 'neigh']));
+    expect(new Set(noIpvs.native.kindsSent())).toEqual(new Set(['links', 'fdb', 'neigh', 'neighCounts', 'neighTables', 'udp4', 'udp6', 'addrs']));
   });
 
   it('counts a vanished namespace as churn: no failed collector, no series of it', async () => {

@@ -5,15 +5,23 @@ import { fdbReader } from './fdb.js';
 import { IpvsReader } from './ipvs.js';
 import { linksReader } from './links.js';
 import { neighReader } from './neigh.js';
+import { neighCountsReader } from './neigh-counts.js';
+import { neighTablesReader } from './neigh-tables.js';
+import { UdpReader } from './udp.js';
+import { addrsReader } from './addrs.js';
 import { NEEDS, type Need, type NsReader } from './types.js';
 
 export interface ReaderOptions {
   /** namespace kinds IPVS is read in */
   ipvsKinds?: readonly NetnsKind[];
+  /** namespace kinds UDP sockets are read in (default: host, where Docker's VXLAN sockets are) */
+  udpKinds?: readonly NetnsKind[];
 }
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
-  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds })];
+  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
+    neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds }),
+    addrsReader];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));
 }
 

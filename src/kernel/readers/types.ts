@@ -7,7 +7,10 @@ import type { NetlinkSessions } from '../native.js';
 import type { NetnsRef } from '../netns.js';
 import type { NlMessage } from '../nl/message.js';
 import type { Link } from '../rtnl/link.js';
-import type { Neighbour } from '../rtnl/neigh.js';
+import type { Neighbour, NeighbourCount } from '../rtnl/neigh.js';
+import type { NeighTable } from '../rtnl/neightbl.js';
+import type { IfAddress } from '../rtnl/addr.js';
+import type { UdpNsResult } from './udp.js';
 import type { NlRequest, NsSession, SampleError } from '../session.js';
 
 /** One namespace's data, one key per reader. */
@@ -20,10 +23,18 @@ export interface NsData {
   neigh: Neighbour[];
   /** IPVS services and destinations (load-balancer namespaces) */
   ipvs: IpvsNsResult;
+  /** RTM_GETNEIGH(AF_UNSPEC): ARP and ND entries by family and state (every namespace) */
+  neighCounts: NeighbourCount[];
+  /** RTM_GETNEIGHTBL: the kernel's neighbour tables, shared by all namespaces (read in the host namespace) */
+  neighTables: NeighTable[];
+  /** sock_diag UDP sockets with their memory counters, and the namespace's Udp: snmp counters (host namespace by default) */
+  udp: UdpNsResult;
+  /** RTM_GETADDR: interface addresses (host namespace: the underlay of the VXLAN tunnels) */
+  addrs: IfAddress[];
 }
 export type Need = keyof NsData;
 /** the order readers run in: a later reader may use an earlier one's data (fdb filters by link kind) */
-export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs'];
+export const NEEDS: readonly Need[] = ['links', 'fdb', 'neigh', 'ipvs', 'neighCounts', 'neighTables', 'udp', 'addrs'];
 
 /** What readers learn once per scrape, before any namespace is entered. */
 export interface ScrapeData {
@@ -38,6 +49,14 @@ export interface NsSample {
   neigh: Neighbour[];
   /** undefined where IPVS was not read */
   ipvs?: IpvsNsResult;
+  /** undefined where not read */
+  neighCounts?: NeighbourCount[];
+  /** the host namespace's sample only */
+  neighTables?: NeighTable[];
+  /** undefined where UDP sockets were not read */
+  udp?: UdpNsResult;
+  /** the host namespace's sample only */
+  addrs?: IfAddress[];
   /** the namespace could not be read at all */
   error?: SampleError;
   /** readers that failed here; the rest of the sample stands */

@@ -7,8 +7,10 @@ import { attrIp, attrMac } from '../nl/address.js';
 
 export const RTM_NEWNEIGH = 28;
 export const RTM_GETNEIGH = 30;
+export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_BRIDGE = 7;
+export const AF_INET6 = 10;
 
 const NDA_DST = 1;
 const NDA_LLADDR = 2;
@@ -97,4 +99,41 @@ export function fdbEntryType(n: Neighbour): FdbType {
   if (n.state & NUD_PERMANENT) return 'permanent';
   if (n.state & NUD_NOARP) return 'static';
   return 'dynamic';
+}
+
+/** ndm_state as ip(8) prints it, lower case: the state's bit, "none" for 0, bits joined by "_" if several are set. */
+const NUD_NAMES: ReadonlyArray<[number, string]> = [
+  [NUD_INCOMPLETE, 'incomplete'], [NUD_REACHABLE, 'reachable'], [NUD_STALE, 'stale'], [NUD_DELAY, 'delay'],
+  [NUD_PROBE, 'probe'], [NUD_FAILED, 'failed'], [NUD_NOARP, 'noarp'], [NUD_PERMANENT, 'permanent'],
+];
+export function nudStateName(state: number): string {
+  if (state === 0) return 'none';
+  const names = NUD_NAMES.filter(([bit]) => (state & bit) !== 0).map(([, n]) => n);
+  return names.length > 0 ? names.join('_') : `0x${state.toString(16)}`;
+}
+
+export interface NeighbourCount {
+  family: number;
+  /** nudStateName() of ndm_state */
+  state: string;
+  count: number;
+}
+
+/**
+ * Entries of a neighbour dump (RTM_GETNEIGH over AF_UNSPEC: ARP and ND) by
+ * family and state, from the fixed header alone: nothing else is decoded.
+ */
+export function countNeighbours(msgs: NlMessage[]): NeighbourCount[] {
+  const counts = new Map<number, NeighbourCount>();
+  for (const m of msgs) {
+    if (m.type !== RTM_NEWNEIGH) continue;
+    const p = m.payload;
+    if (p.length < 12) throw new DecodeError(`neighbour message of ${p.length} bytes`);
+    const state = viewOf(p).getUint16(p.byteOffset + 8, true);
+    const key = p[0]! * 0x10000 + state;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { family: p[0]!, state: nudStateName(state), count: 1 });
+  }
+  return [...counts.values()];
 }

@@ -1,0 +1,135 @@
+// The neighbour table readers where the limits may be changed: a guest kernel of this
+// test's own (Debian's under qemu, see ipvs.vm.test.ts). guest-neighbour.mjs lowers
+// gc_thresh1-3 to 4/8/16 and fills the ARP table past them; here the exporter's reads
+// are compared with ip's (ntable, neigh), table_fulls must have risen by the adds the
+// kernel refused, and the shipped alert expressions are evaluated by promtool over the
+// values the guest exported. Needs root, qemu-system-x86, busybox-static, cpio, kmod, xz-utils.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ROOT } from '../harness/paths.js';
+import { type PromSample, parseProm, pick } from '../harness/prom.js';
+import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from '../harness/vm.js';
+
+interface Ntable { name: string; family: string; entries: number; thresh1: number; thresh2: number; thresh3: number; table_fulls: number; forced_gc_runs: number }
+interface Read {
+  label: string;
+  samples: Array<{ netns: string; error?: string; readerErrors?: string[]; neighCounts?: Array<{ family: number; state: string; count: number }> }>;
+  metrics: string;
+  ntable: Ntable[];
+  neigh: Array<{ dst: string; state: string[] }>;
+}
+interface Result { kernel: string; defaults: { thresh: number[] }; fill: { tried: number; failed: number; errors: string[] }; dmesg: string[]; reads: Read[] }
+
+const TIMEOUT_S = Number(process.env.SWARMNET_VM_TIMEOUT_S ?? 300);
+const RULES = join(ROOT, 'deploy', 'prometheus', 'rules', 'swarmnet-signals.rules.yml');
+let root: string | undefined;
+let run: VmRun | undefined;
+let result: Result;
+const readOf = (label: string) => result.reads.find((r) => r.label === label)!;
+const metricsOf = (label: string): PromSample[] => parseProm(readOf(label).metrics);
+const one = (samples: PromSample[], name: string, match: Record<string, string>) => {
+  const found = pick(samples, name, match);
+  expect(found, `${name} ${JSON.stringify(match)}`).toHaveLength(1);
+  return found[0]!.value;
+};
+
+describe('neighbour table overflow in a guest kernel', () => {
+  beforeAll(async () => {
+    root = await compileForGuest(['kernel/readers/neigh-tables.js', 'collectors/neighbour.js', 'metrics/render.js']);
+    run = await runVm(join(VM_DIR, 'guest-neighbour.mjs'), [join(root, 'dist'), '/out'], TIMEOUT_S);
+    console.log(`VM run: ${run.accel}, ${run.wallSeconds.toFixed(1)} s`);
+    result = guestResult<Result>(run);
+    const arp = (label: string) => readOf(label).ntable.find((t) => t.name === 'arp_cache')!;
+    console.log(`guest ${result.kernel}: fill ${JSON.stringify(result.fill)}; arp_cache table_fulls ${arp('lowered').table_fulls} -> ${arp('filled').table_fulls}, entries ${arp('lowered').entries} -> ${arp('filled').entries}; ${result.dmesg.join(' | ')}`);
+  }, (TIMEOUT_S + 120) * 1000);
+  afterAll(() => cleanup(root, run?.out));
+
+  it('reads every namespace without error', () => {
+    for (const r of result.reads) for (const s of r.samples) expect([s.error, s.readerErrors], `${r.label} ${s.netns}`).toEqual([undefined, undefined]);
+  });
+
+  it('exports the lowered thresholds, the entries and the counters as ip -s ntable shows them', () => {
+    for (const r of result.reads) {
+      const m = parseProm(r.metrics);
+      const arp = r.ntable.find((t) => t.name === 'arp_cache')!;
+      if (r.label === 'lowered') expect([arp.thresh1, arp.thresh2, arp.thresh3]).toEqual([4, 8, 16]);
+      for (const [level, v] of [['1', arp.thresh1], ['2', arp.thresh2], ['3', arp.thresh3]] as const) {
+        expect(one(m, 'swarmnet_neighbour_table_threshold', { family: 'ipv4', level })).toBe(v);
+      }
+      // nothing else runs in the guest: ip's reading right after ours is the same
+      expect(one(m, 'swarmnet_neighbour_table_entries', { family: 'ipv4' }), r.label).toBe(arp.entries);
+      expect(one(m, 'swarmnet_neighbour_table_fulls_total', { family: 'ipv4' }), r.label).toBe(arp.table_fulls);
+      expect(one(m, 'swarmnet_neighbour_table_forced_gc_runs_total', { family: 'ipv4' }), r.label).toBe(arp.forced_gc_runs);
+    }
+    // the kernel's defaults were the usual ones before the test lowered them
+    expect(result.defaults.thresh).toEqual([128, 512, 1024]);
+  });
+
+  it('counts a table full for every entry the kernel refused past gc_thresh3', () => {
+    const fulls = (label: string) => one(metricsOf(label), 'swarmnet_neighbour_table_fulls_total', { family: 'ipv4' });
+    // every refusal is the kernel's "table full" (ENOBUFS), and counted as one
+    expect(result.fill.errors).toEqual(['ENOBUFS']);
+    expect(result.fill.failed).toBeGreaterThan(0);
+    expect(fulls('filled') - fulls('lowered')).toBe(result.fill.failed);
+    // the namespace holds what the table let in: gc_thresh3 at most
+    const entries = one(metricsOf('filled'), 'swarmnet_neighbour_entries', { netns: 'nbfill', family: 'ipv4', state: 'stale' });
+    expect(entries).toBe(result.fill.tried - result.fill.failed);
+    expect(entries).toBeLessThanOrEqual(16);
+    expect(one(metricsOf('filled'), 'swarmnet_neighbour_table_entries', { family: 'ipv4' })).toBeGreaterThanOrEqual(16);
+  });
+
+  it('counts the namespace\'s entries as ip -j neigh show nud all lists them', () => {
+    for (const r of result.reads) {
+      const byState = new Map<string, number>();
+      for (const n of r.neigh) {
+        const key = `${n.dst.includes(':') ? 'ipv6' : 'ipv4'} ${n.state.join('_').toLowerCase()}`;
+        byState.set(key, (byState.get(key) ?? 0) + 1);
+      }
+      const mine = pick(parseProm(r.metrics), 'swarmnet_neighbour_entries', { netns: 'nbfill' });
+      expect(new Map(mine.map((s) => [`${s.labels.family} ${s.labels.state}`, s.value])), r.label).toEqual(byState);
+    }
+  });
+
+  it('fires both alert expressions on the guest\'s values, and neither before the fill (promtool)', () => {
+    const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+    const expr = (alert: string) => rules.find((r) => r.alert === alert)!.expr.trim();
+    const target = 'job="swarmnet",instance="guest:9477",node="guest"';
+    const [before, after] = [metricsOf('lowered'), metricsOf('filled')];
+    // ten minutes of the lowered state, then ten of the filled one, a sample a minute
+    const series = (name: string, match: Record<string, string>) => {
+      const labels = Object.entries(match).map(([k, v]) => `${k}="${v}"`).join(',');
+      return { series: `${name}{${target},${labels}}`, values: `${one(before, name, match)}x9 ${one(after, name, match)}x10` };
+    };
+    const test = {
+      rule_files: [RULES],
+      evaluation_interval: '1m',
+      tests: [{
+        interval: '1m',
+        input_series: [
+          series('swarmnet_neighbour_table_entries', { family: 'ipv4' }),
+          series('swarmnet_neighbour_table_fulls_total', { family: 'ipv4' }),
+          ...['1', '2', '3'].map((level) => series('swarmnet_neighbour_table_threshold', { family: 'ipv4', level })),
+        ],
+        promql_expr_test: [
+          { expr: `count by (family) (${expr('SwarmnetNeighbourTableOverflow')})`, eval_time: '9m', exp_samples: [] },
+          { expr: `count by (family) (${expr('SwarmnetNeighbourTableOverflow')})`, eval_time: '12m', exp_samples: [{ labels: '{family="ipv4"}', value: 1 }] },
+          { expr: `count by (family) (${expr('SwarmnetNeighbourTableNearFull')})`, eval_time: '9m', exp_samples: [] },
+          { expr: `count by (family) (${expr('SwarmnetNeighbourTableNearFull')})`, eval_time: '12m', exp_samples: [{ labels: '{family="ipv4"}', value: 1 }] },
+        ],
+      }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'swarmnet-nb-promtool-'));
+    try {
+      const file = join(dir, 'guest.test.yml');
+      writeFileSync(file, JSON.stringify(test, null, 1));
+      const out = execFileSync('/usr/bin/promtool', ['test', 'rules', file], { encoding: 'utf8' });
+      expect(out).toContain('SUCCESS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
