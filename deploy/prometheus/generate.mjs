@@ -380,6 +380,93 @@ export function groups(config = {}) {
         }),
       ],
     },
+    {
+      name: 'swarmnet-neighbour',
+      rules: [
+        rule({
+          alert: 'SwarmnetNeighbourTableNearFull',
+          comment: ['entries of every namespace together against gc_thresh3, the hard limit'],
+          expr: [
+            `swarmnet_neighbour_table_entries${s()}`,
+            '  / ignoring (level)',
+            `swarmnet_neighbour_table_threshold${s('level="3"')}`,
+            '> 0.9',
+          ],
+          for: '5m',
+          labels: { severity: 'warning' },
+          annotations: {
+            summary: 'Neighbour table ({{ $labels.family }}) on node {{ $labels.node }} is {{ $value | humanizePercentage }} of gc_thresh3',
+            description: [
+              "The kernel's {{ $labels.family }} neighbour table on node {{ $labels.node }} holds",
+              '{{ $value | humanizePercentage }} of its hard limit gc_thresh3 (all namespaces together)',
+              'for 5 minutes. At the limit new neighbours cannot be resolved ("neighbour table',
+              'overflow", moby#32195) and traffic to them is dropped. swarmnet_neighbour_entries',
+              'shows which namespaces hold the entries.',
+            ],
+          },
+        }),
+        rule({
+          alert: 'SwarmnetNeighbourTableOverflow',
+          comment: ['any "table full": a neighbour entry could not be created, packets were dropped'],
+          expr: [`increase(swarmnet_neighbour_table_fulls_total${s()}[5m]) > 0`],
+          for: '0m',
+          labels: { severity: 'critical' },
+          annotations: {
+            summary: 'Neighbour table ({{ $labels.family }}) overflowed on node {{ $labels.node }}',
+            description: [
+              "The kernel's {{ $labels.family }} neighbour table on node {{ $labels.node }} was full",
+              '{{ $value | humanize }} time(s) in the last 5 minutes: new neighbour entries could not be',
+              'created and packets to those neighbours were dropped (the kernel logs "neighbour table',
+              'overflow", moby#32195). Raise gc_thresh1-3 or find the namespaces filling the table.',
+            ],
+          },
+        }),
+      ],
+    },
+    {
+      name: 'swarmnet-vxlan-receive',
+      rules: [
+        rule({
+          alert: 'SwarmnetVxlanSocketDrops',
+          comment: ["the kernel's UDP socket of the VXLAN port drops datagrams: overlay packets lost before decapsulation"],
+          expr: [`rate(swarmnet_udp_socket_drops_total${s()}[5m]) > 0`],
+          for: '10m',
+          labels: { severity: 'warning' },
+          annotations: {
+            summary: 'VXLAN UDP socket on port {{ $labels.port }} drops packets on node {{ $labels.node }}',
+            description: [
+              'The UDP socket bound to VXLAN port {{ $labels.port }} (namespace {{ $labels.netns }}) on',
+              'node {{ $labels.node }} has dropped {{ $value | humanize }} datagrams/s for 10 minutes:',
+              'overlay packets arriving from other nodes are lost before they are decapsulated.',
+              'Compare swarmnet_udp_socket_receive_queue_bytes with swarmnet_udp_socket_receive_buffer_bytes,',
+              'and ss -uam on the node.',
+            ],
+          },
+        }),
+      ],
+    },
+    {
+      name: 'swarmnet-overlay-mtu',
+      rules: [
+        rule({
+          alert: 'SwarmnetOverlayMtuTooLarge',
+          comment: ['interfaces of an overlay network whose MTU the underlay cannot carry once VXLAN adds its 50 bytes'],
+          expr: [`swarmnet_overlay_mtu_mismatched_interfaces${s('direction="above"')} > 0`],
+          for: '15m',
+          labels: { severity: 'warning' },
+          annotations: {
+            summary: 'Overlay {{ $labels.network }} on node {{ $labels.node }} has {{ $value }} interface(s) with an MTU too large for the underlay',
+            description: [
+              '{{ $value }} interface(s) of overlay network {{ $labels.network }} (namespace {{ $labels.netns }})',
+              'on node {{ $labels.node }} have an MTU above the underlay MTU less 50 bytes of VXLAN',
+              'encapsulation (swarmnet_overlay_mtu_expected_bytes). Full-size packets between nodes are',
+              'dropped or fragmented: small requests work, large transfers stall.',
+              'swarmnet_overlay_interface_mtu_mismatch_bytes names the interfaces.',
+            ],
+          },
+        }),
+      ],
+    },
   ];
 }
 

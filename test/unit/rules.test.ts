@@ -31,12 +31,14 @@ const EXPECTED_ALERTS = [
   'SwarmnetLbBackendDown', 'SwarmnetLbBackendDrainingTooLong', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends',
   'SwarmnetExporterDown', 'SwarmnetExporterAbsent', 'SwarmnetDockerDown', 'SwarmnetNetnsDirUnreadable',
   'SwarmnetCollectorFailing', 'SwarmnetNodeWithoutExporter',
-  // rules/swarmnet-signals.rules.yml
+  // the kernel signals
   'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow', 'SwarmnetVxlanSocketDrops',
   'SwarmnetOverlayMtuTooLarge',
 ];
 /** the only alerts that page: breakage users of the swarm's services see */
-const CRITICAL = ['SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetLbBackendDown', 'SwarmnetLbVipWithoutBackends'];
+const CRITICAL = ['SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetLbBackendDown', 'SwarmnetLbVipWithoutBackends',
+  // a full neighbour table drops packets to new neighbours: connections fail
+  'SwarmnetNeighbourTableOverflow'];
 /** alerts about no target at all: there is no node to name */
 const NO_NODE = ['SwarmnetExporterAbsent'];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
@@ -45,7 +47,7 @@ describe('promtool', () => {
   it('check config: deploy/prometheus/prometheus.yml and the rule files it loads (every file in rules/)', () => {
     const out = promtool('check', 'config', join(PROM_DIR, 'prometheus.yml'));
     expect(out).toContain('SUCCESS');
-    expect(ruleFiles().length).toBeGreaterThan(1);
+    expect(ruleFiles().length).toBeGreaterThan(0);
     expect(out).toMatch(new RegExp(`${ruleFiles().length} rule files found`));
   });
 
@@ -106,7 +108,7 @@ describe('rules generator (deploy/prometheus/generate.mjs)', () => {
 });
 
 describe('alerting rules', () => {
-  it('are the fourteen alerts, once each', () => {
+  it('are the expected alerts, once each', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...EXPECTED_ALERTS].sort());
   });
 
