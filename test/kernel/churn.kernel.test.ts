@@ -91,6 +91,7 @@ describe('churn', () => {
     const stale: string[] = [];
     const strayFds: string[] = [];
     const rss: Array<[cycle: number, mb: number]> = [];
+    const fdCurve: Array<[cycle: number, fds: number]> = [];
     let cycle = 0;
     let churning = true;
 
@@ -114,7 +115,10 @@ describe('churn', () => {
         await deleteNs(name);
         deleted.set(name, scrapes);
       }
-      if (cycle % 50 === 0) rss.push([cycle, Math.round(rssMb())]);
+      if (cycle % 50 === 0) {
+        rss.push([cycle, Math.round(rssMb())]);
+        fdCurve.push([cycle, fds().length]);
+      }
     }
     churning = false;
     await scraper;
@@ -125,7 +129,7 @@ describe('churn', () => {
     await scrape(); // the scrape that sees them vanish
     const afterAll = netnsOf((await scrape()).samples);
 
-    writeFileSync(join(OUT, 'churn-rss.json'), JSON.stringify({ cycles: CYCLES, scrapes, vanished, rssMbByCycle: rss }, null, 1));
+    writeFileSync(join(OUT, 'churn-rss.json'), JSON.stringify({ cycles: CYCLES, scrapes, vanished, baselineFds, rssMbByCycle: rss, fdsByCycle: fdCurve, fdsAfter: fds().length }));
     expect(scrapes).toBeGreaterThan(CYCLES / 20);
     expect(failed).toBe(0);
     expect(stale).toEqual([]);
