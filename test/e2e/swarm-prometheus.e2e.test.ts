@@ -22,7 +22,9 @@
 // - deploy/stack.yml as it ships, global, on both nodes: the image built from the
 //   Dockerfile on a private dockerd (test/harness/exporter-image.ts), saved and
 //   loaded into both nodes' dockerds; one task per node answering at <node
-//   address>:<port> with exactly that node's namespaces; the shipped discovery
+//   address>:<port> with exactly that node's namespaces, and that node's own
+//   namespace as netns="host" (the stack's bind mount of the host's namespace
+//   file, a /proc/<pid>/ns/net as /proc/1/ns/net is); the shipped discovery
 //   finds both; both turn healthy; node2's task stopped, the shipped discovery
 //   drops it and the node-without-exporter alert goes pending, naming node2.
 //
@@ -32,7 +34,9 @@
 // sources on each node, so the stack's variables are given as
 // <folder>/{{.Node.Hostname}}/netns and <folder>/{{.Node.Hostname}}/docker.sock,
 // where <folder>/<hostname>/ holds symlinks to that node's real paths: one
-// global service, the stack file unchanged.
+// global service, the stack file unchanged. The host's namespace of a node is
+// its dockerd's (/proc/<dockerd pid>/ns/net), given the same way: on a real
+// node it is /proc/1/ns/net, the stack's default.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile, rename } from 'node:fs/promises';
@@ -450,6 +454,7 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
       await mkdir(join(links, n.name), { recursive: true });
       await symlink(n.netnsDir, join(links, n.name, 'netns'));
       await symlink(n.socket, join(links, n.name, 'docker.sock'));
+      await symlink(`/proc/${n.pid()}/ns/net`, join(links, n.name, 'hostns'));
     }
     stackDeployed = true;
     await swarm!.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', STACK_FILE, STACK], {
@@ -458,6 +463,7 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
         SWARMNET_IMAGE: image.image,
         SWARMNET_NETNS_DIR: join(links, '{{.Node.Hostname}}', 'netns'),
         SWARMNET_DOCKER_SOCKET: join(links, '{{.Node.Hostname}}', 'docker.sock'),
+        SWARMNET_HOST_NETNS: join(links, '{{.Node.Hostname}}', 'hostns'),
       },
     });
     expect(STACK_SERVICE.deploy.mode).toBe('global');
@@ -478,7 +484,10 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
       expect(mounts.map((m) => [m.Destination, m.Source, m.Propagation]).sort()).toEqual([
         ['/var/run/docker.sock', join(links, n.name, 'docker.sock'), 'rprivate'],
         ['/var/run/docker/netns', join(links, n.name, 'netns'), 'rslave'],
+        ['/host/proc/1/ns/net', join(links, n.name, 'hostns'), 'rprivate'],
       ].sort());
+      const hc = JSON.parse(await n.docker(['inspect', '-f', '{{json .HostConfig}}', containers.get(n.name)!])) as { CapAdd: string[]; CapDrop: string[]; ReadonlyRootfs: boolean };
+      expect([hc.CapDrop, hc.CapAdd.sort(), hc.ReadonlyRootfs]).toEqual([['ALL'], ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'], true]);
     }
 
     // each node's exporter, at its address, reports that node's namespaces and dockerd
@@ -488,7 +497,15 @@ describe('the shipped dashboards and alerts on a real two-node swarm, through a 
         expect(pick(m, 'swarmnet_node_info', {}).map((s) => s.labels.hostname)).toEqual([n.name]);
         expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
         const reported = [...new Set(pick(m, 'swarmnet_netns_info', {}).map((s) => s.labels.netns!))].sort();
-        expect(reported).toEqual(namespaceFilesIn(n.netnsDir));
+        expect(reported).toEqual(['host', ...namespaceFilesIn(n.netnsDir)].sort());
+        // the host's namespace is the node's own: its interfaces, the underlay and docker_gwbridge among them
+        const links = (JSON.parse(await n.nsenter(n.netnsFile, ['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+        const hostIfs = pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface!).sort();
+        expect(hostIfs).toEqual(links);
+        expect(hostIfs).toContain('docker_gwbridge');
+        // the underlay: the node's link to the other node, carrying the VXLAN traffic
+        const underlay = pick(m, 'swarmnet_interface_receive_bytes_total', { netns: 'host', netns_kind: 'host', interface: `veth-${n.name.replace('node', 'n')}` });
+        expect(underlay.map((s) => s.value > 0)).toEqual([true]);
         // its own sandbox among them, named after its task
         const own = pick(m, 'swarmnet_netns_info', { netns_kind: 'sandbox', service: SWARM_SERVICE });
         expect(own.map((s) => s.labels.container_id)).toEqual([containers.get(n.name)]);
