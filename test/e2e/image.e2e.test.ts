@@ -120,7 +120,7 @@ describe('the Docker image', () => {
     const url = `http://127.0.0.1:${port}`;
     let m = parseProm(await waitForExporter(url, { path: '/metrics', timeoutMs: 20_000 }));
     expect(pick(m, 'swarmnet_build_info', {})[0]?.labels).toMatchObject({ version: VERSION, revision: 'e2etest' });
-    expect(pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface).sort()).toEqual(['lo', 'underlay0']);
+    expect(pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface).sort()).toEqual(['underlay0']); // loopbacks are left out by default
     expect(pick(m, 'swarmnet_interface_info', {}).filter((s) => s.labels.netns !== 'host')).toEqual([]);
 
     // a namespace Docker would create later: an nsfs bind mount under the host folder
@@ -221,10 +221,10 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     expect(pick(m, 'swarmnet_docker_up', {})[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_node_info', {})[0]?.labels).toMatchObject({ hostname: node.name, role: 'manager' });
     // the ingress network's namespaces, made by this dockerd and seen through the rslave mount
-    expect(pick(m, 'swarmnet_netns', { netns_kind: 'ingress_sbox' })[0]?.value).toBe(1);
+    expect(pick(m, 'swarmnet_netns_discovered', { netns_kind: 'ingress_sbox' })[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_interface_info', { netns_kind: 'overlay', network: 'ingress', kind: 'vxlan' })).toHaveLength(1);
     // the node's own namespace, as the host's: its underlay interface and docker_gwbridge
-    const links = (JSON.parse(await node.nsenter(node.netnsFile, ['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+    const links = (JSON.parse(await node.nsenter(node.netnsFile, ['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).filter((i) => i !== 'lo').sort(); // loopbacks are left out by default
     const hostIfs = pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface!).sort();
     expect(hostIfs).toEqual(links);
     expect(hostIfs).toContain('docker_gwbridge');
