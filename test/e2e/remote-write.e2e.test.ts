@@ -228,4 +228,17 @@ describe('Prometheus agents remote-writing two nodes to a central Prometheus', (
     }, 60_000);
     process.stdout.write(`remote-write e2e: ${exprs.length} dashboard queries ran on the receiver\n`);
   }, 120_000);
+
+  test('what remote write costs: bytes per sample and series per node, from the agents\' own counters', async () => {
+    for (const [i, n] of nodes.entries()) {
+      const text = (await run('nsenter', ['--net=' + n.netnsFile, '--', 'curl', '-sS', `http://127.0.0.1:${19190 + i}/metrics`])).stdout;
+      const value = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      const bytes = value('prometheus_remote_storage_bytes_total');
+      const samples = value('prometheus_remote_storage_samples_total');
+      const scraped = (await series(`scrape_samples_scraped{job="${JOB}", node="${n.name}"}`))[0]?.value[1];
+      expect(samples).toBeGreaterThan(0);
+      expect(bytes).toBeGreaterThan(0);
+      process.stdout.write(`remote-write e2e: ${n.name}: ${scraped} series a scrape; sent ${samples} samples in ${bytes} bytes: ${(bytes / samples).toFixed(2)} bytes a sample\n`);
+    }
+  });
 });
