@@ -212,9 +212,10 @@ describe('Prometheus agents remote-writing two nodes to a central Prometheus', (
     const exprs = shippedExprs().filter((e) => e.kind !== 'alert');
     expect(exprs.length).toBeGreaterThan(50);
     let empty: string[] = [];
-    const failed: string[] = [];
+    let failed: string[] = [];
     await eventually('every dashboard query with data', async () => {
       empty = [];
+      failed = [];
       for (const e of exprs) {
         const q = concreteExpr(e.expr);
         const r = await query(q);
