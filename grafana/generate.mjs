@@ -1,25 +1,79 @@
 #!/usr/bin/env node
+// @ts-check
 // Writes grafana/dashboards/*.json. The JSON files are what Grafana loads and
 // what is committed; this script is their source: edit it, then run
-//   node grafana/generate.mjs
-// (test/unit/dashboards.test.ts fails when the files and this script differ).
+//   npm run build:dashboards
+// (tsc checks it against @grafana/schema's types (grafana/tsconfig.json), then
+// it runs; test/unit/dashboards.test.ts fails when the files and it differ).
+//
+// Adding a panel: one line in a dashboard's `panels` list, with ts(), stat()
+// or table() and target(); layout and ids are automatic. Stats count with
+// `or vector(0)` (zero(), so they read 0, not "No data"); per-interface and
+// per-namespace graphs keep the TOP busiest series (top()), so an "All"
+// selection on a node with thousands of interfaces stays readable.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  BigValueColorMode, BigValueGraphMode, BigValueJustifyMode, BigValueTextMode, DashboardCursorSync, GraphDrawStyle,
+  LegendDisplayMode, SortOrder, StackingMode, TableCellHeight, ThresholdsMode, TooltipDisplayMode, VariableHide,
+  VariableRefresh, VariableSort, VisibilityMode, VizOrientation,
+} from '@grafana/schema';
+
+/** @typedef {import('@grafana/schema').Dashboard} Dashboard */
+/** @typedef {import('@grafana/schema').VariableModel} VariableModel */
+/** @typedef {import('@grafana/schema').DataSourceRef} DataSourceRef */
+/** @typedef {import('@grafana/schema').ThresholdsConfig} ThresholdsConfig */
+/** @typedef {import('@grafana/schema').GraphFieldConfig} GraphFieldConfig */
+/** @typedef {import('@grafana/schema').OptionsWithLegend & import('@grafana/schema').OptionsWithTooltip} TimeSeriesOptions */
+/** @typedef {import('@grafana/schema').SingleStatBaseOptions & { colorMode: BigValueColorMode, graphMode: BigValueGraphMode, textMode: BigValueTextMode, justifyMode: BigValueJustifyMode }} StatOptions */
+/** @typedef {{ showHeader: boolean, cellHeight: TableCellHeight }} TableOptions */
+/**
+ * A Prometheus query of a panel: a DataQuery (checked below) with the Prometheus datasource's fields.
+ * @typedef {{ refId: string, datasource?: DataSourceRef, hide?: boolean, expr: string, legendFormat: string, range: boolean, instant?: boolean, format?: 'time_series' | 'table' }} PromQuery
+ */
+/** @typedef {import('@grafana/schema').Panel & { targets: PromQuery[], gridPos: import('@grafana/schema').GridPos }} Panel */
+/** @typedef {Omit<PromQuery, 'refId'>} Target */
+/** @type {(q: PromQuery) => import('@grafana/schema').DataQuery} */
+const isDataQuery = (q) => q; // eslint-disable-line no-unused-vars
+void isDataQuery;
+/**
+ * @typedef {object} PanelOpts
+ * @property {number} [w] width on the 24-column grid
+ * @property {number} [h] height
+ * @property {string} [unit]
+ * @property {string} [description]
+ * @property {boolean} [stack]
+ * @property {number} [min]
+ * @property {number} [decimals]
+ * @property {ThresholdsConfig} [thresholds]
+ * @property {Record<string, boolean>} [hide] table columns to hide
+ */
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'dashboards');
+/** @type {DataSourceRef} */
 const DS = { type: 'prometheus', uid: '${datasource}' };
+/** the busiest series a per-interface or per-namespace graph keeps */
+const TOP = 15;
 
 // ---------------------------------------------------------------- variables
+/** @type {VariableModel} */
 const datasourceVar = {
   name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus',
-  current: {}, hide: 0, refresh: 1, regex: '', options: [],
+  current: { text: 'Prometheus', value: 'swarmnet-prometheus' }, hide: VariableHide.dontHide, refresh: VariableRefresh.onDashboardLoad, regex: '', options: [],
 };
+/**
+ * @param {string} name
+ * @param {string} label
+ * @param {string} query
+ * @param {{ multi?: boolean, all?: boolean }} [opts]
+ * @returns {VariableModel}
+ */
 const queryVar = (name, label, query, { multi = true, all = true } = {}) => ({
   name, label, type: 'query', datasource: DS,
-  definition: query, query: { query, refId: `${name}-var` },
-  refresh: 2, sort: 1, multi, includeAll: all, ...(all ? { allValue: '.*' } : {}),
-  current: {}, hide: 0, regex: '', options: [],
+  query: { query, refId: `${name}-var` },
+  refresh: VariableRefresh.onTimeRangeChanged, sort: VariableSort.alphabeticalAsc, multi, includeAll: all, ...(all ? { allValue: '.*' } : {}),
+  current: all ? { text: 'All', value: '$__all' } : { text: '', value: '' }, hide: VariableHide.dontHide, regex: '', options: [],
 });
 const jobVar = queryVar('job', 'Job', 'label_values(swarmnet_build_info, job)', { multi: false, all: false });
 const nodeVar = queryVar('node', 'Node', 'label_values(swarmnet_build_info{job=~"$job"}, node)');
@@ -31,39 +85,90 @@ const COMMON_VARS = [datasourceVar, jobVar, nodeVar, networkVar, serviceVar];
 /** the selector every per-node series gets */
 const sel = (extra = '') => `job=~"$job", node=~"$node"${extra ? `, ${extra}` : ''}`;
 const NS = (extra = '') => sel(`network=~"$network", service=~"$service"${extra ? `, ${extra}` : ''}`);
+/** a stat's expression that reads 0 when nothing matches, not "No data" */
+const zero = (/** @type {string} */ expr) => `${expr} or vector(0)`;
+/** the TOP busiest series of a per-interface or per-namespace expression */
+const top = (/** @type {string} */ expr) => `topk(${TOP}, ${expr})`;
 
+/**
+ * @param {string} expr
+ * @param {string} [legend]
+ * @param {Partial<Target>} [extra]
+ * @returns {Target}
+ */
 function target(expr, legend = '', extra = {}) {
   return { datasource: DS, expr, legendFormat: legend, range: true, ...extra };
 }
 
+/**
+ * @param {'timeseries' | 'stat' | 'table'} type
+ * @param {string} title
+ * @param {Target[]} targets
+ * @param {PanelOpts} [opts]
+ * @returns {Panel}
+ */
 function panel(type, title, targets, opts = {}) {
   const { w = 12, h = 8, unit, description = '', stack = false, min, decimals } = opts;
-  const fieldDefaults = { unit: unit ?? 'short', ...(min !== undefined ? { min } : {}), ...(decimals !== undefined ? { decimals } : {}) };
+  /** @type {PromQuery[]} */
+  const queries = targets.map((t, i) => ({
+    ...t, refId: String.fromCharCode(65 + i), ...(type === 'table' ? { instant: true, range: false, format: 'table' } : {}),
+  }));
+  /** @type {Panel} */
   const p = {
     type, title, description, datasource: DS,
-    targets: targets.map((t, i) => ({ ...t, refId: String.fromCharCode(65 + i) })),
-    gridPos: { w, h },
-    fieldConfig: { defaults: fieldDefaults, overrides: [] },
+    targets: queries,
+    gridPos: { x: 0, y: 0, w, h },
+    fieldConfig: {
+      defaults: { unit: unit ?? 'short', ...(min !== undefined ? { min } : {}), ...(decimals !== undefined ? { decimals } : {}) },
+      overrides: [],
+    },
   };
   if (type === 'timeseries') {
-    p.fieldConfig.defaults.custom = { drawStyle: 'line', lineWidth: 1, fillOpacity: stack ? 30 : 10, showPoints: 'never', stacking: { mode: stack ? 'normal' : 'none', group: 'A' } };
-    p.options = { legend: { displayMode: 'table', placement: 'bottom', calcs: ['mean', 'max', 'lastNotNull'] }, tooltip: { mode: 'multi', sort: 'desc' } };
+    /** @type {GraphFieldConfig} */
+    const custom = {
+      drawStyle: GraphDrawStyle.Line, lineWidth: 1, fillOpacity: stack ? 30 : 10, showPoints: VisibilityMode.Never,
+      stacking: { mode: stack ? StackingMode.Normal : StackingMode.None, group: 'A' },
+    };
+    p.fieldConfig = { defaults: { ...p.fieldConfig?.defaults, custom: { ...custom } }, overrides: [] };
+    /** @type {TimeSeriesOptions} */
+    const options = {
+      legend: { showLegend: true, displayMode: LegendDisplayMode.Table, placement: 'bottom', calcs: ['mean', 'max', 'lastNotNull'] },
+      tooltip: { mode: TooltipDisplayMode.Multi, sort: SortOrder.Descending },
+    };
+    p.options = { ...options };
   } else if (type === 'stat') {
-    p.options = { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' };
-    p.fieldConfig.defaults.thresholds = opts.thresholds ?? { mode: 'absolute', steps: [{ color: 'green', value: null }] };
-  } else if (type === 'table') {
-    p.targets = p.targets.map((t) => ({ ...t, instant: true, range: false, format: 'table' }));
-    p.options = { showHeader: true, cellHeight: 'sm' };
+    /** @type {StatOptions} */
+    const options = {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: VizOrientation.Auto,
+      colorMode: BigValueColorMode.Value, graphMode: BigValueGraphMode.Area, textMode: BigValueTextMode.Auto, justifyMode: BigValueJustifyMode.Auto,
+    };
+    p.options = { ...options };
+    p.fieldConfig = {
+      defaults: { ...p.fieldConfig?.defaults, thresholds: opts.thresholds ?? { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }] } },
+      overrides: [],
+    };
+  } else {
+    /** @type {TableOptions} */
+    const options = { showHeader: true, cellHeight: TableCellHeight.Sm };
+    p.options = { ...options };
     p.transformations = [{ id: 'organize', options: { excludeByName: { Time: true, __name__: true, job: true, swarm_service: true, ...(opts.hide ?? {}) } } }];
   }
   return p;
 }
+/** @type {(title: string, targets: Target[], opts?: PanelOpts) => Panel} */
 const ts = (title, targets, opts) => panel('timeseries', title, targets, opts);
+/** @type {(title: string, targets: Target[], opts?: PanelOpts) => Panel} */
 const stat = (title, targets, opts) => panel('stat', title, targets, { w: 6, h: 4, ...opts });
+/** @type {(title: string, targets: Target[], opts?: PanelOpts) => Panel} */
 const table = (title, targets, opts) => panel('table', title, targets, { w: 24, h: 8, ...opts });
-const BAD = { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] };
+/** @type {ThresholdsConfig} */
+const BAD = { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] };
 
-/** Lays panels out left to right, top to bottom, and numbers them. */
+/**
+ * Lays panels out left to right, top to bottom, and numbers them.
+ * @param {Panel[]} panels
+ * @returns {Panel[]}
+ */
 function layout(panels) {
   let x = 0; let y = 0; let rowH = 0;
   return panels.map((p, i) => {
@@ -75,15 +180,19 @@ function layout(panels) {
   });
 }
 
+/**
+ * @param {{ uid: string, title: string, description: string, panels: Panel[], vars?: VariableModel[], tags?: string[] }} d
+ * @returns {Dashboard & { panels: Panel[] }}
+ */
 function dashboard({ uid, title, description, panels, vars = [], tags = [] }) {
   return {
     uid, title, description,
     tags: ['swarmnet', 'docker-swarm', ...tags],
-    editable: true, graphTooltip: 1, schemaVersion: 39, version: 1,
+    editable: true, graphTooltip: DashboardCursorSync.Crosshair, schemaVersion: 39, version: 1,
     time: { from: 'now-1h', to: 'now' }, refresh: '30s', timezone: '',
     templating: { list: [...COMMON_VARS, ...vars] },
     annotations: { list: [] },
-    links: [{ type: 'dashboards', tags: ['swarmnet'], asDropdown: true, title: 'swarmnet', includeVars: true, keepTime: true }],
+    links: [{ type: 'dashboards', tags: ['swarmnet'], asDropdown: true, title: 'swarmnet', includeVars: true, keepTime: true, icon: 'external link', targetBlank: false, tooltip: '', url: '' }],
     panels: layout(panels),
   };
 }
@@ -92,40 +201,48 @@ const RATE = '$__rate_interval';
 const vxlanOnly = 'and on (job, instance, netns, interface) swarmnet_interface_info{kind="vxlan"}';
 
 // ---------------------------------------------------------------- overview
+// Series of deploy/prometheus/rules/swarmnet-recording.rules.yml: per job,
+// node and network (and service), so the overview reads a few series per
+// network whatever the number of namespaces and interfaces.
+/** a recorded series, with the dashboard's selections */
+const rec = (/** @type {string} */ name, extra = '') => `${name}{${sel(`network=~"$network"${extra ? `, ${extra}` : ''}`)}}`;
+const VX = 'job_node_network:swarmnet_vxlan';
 const overview = dashboard({
   uid: 'swarmnet-overview',
   title: 'Swarm overlay networks',
-  description: 'Per overlay network: VXLAN traffic, drops and errors, peers expected against present, layer-2 consistency.',
+  description: 'Per overlay network: VXLAN traffic, drops and errors, peers expected against present, layer-2 consistency. Reads the recording rules of deploy/prometheus/rules/swarmnet-recording.rules.yml.',
   tags: ['overview'],
   panels: [
-    stat('Exporters up', [target(`sum(up{${sel()}})`)]),
-    stat('Exporters down', [target(`count(up{${sel()}}) - sum(up{${sel()}})`)], { thresholds: BAD }),
-    stat('Overlay peers missing', [target(`sum(swarmnet_overlay_peers_expected{${sel('network=~"$network"')}} - swarmnet_overlay_peers_present{${sel('network=~"$network"')}})`)], { thresholds: BAD }),
-    stat('Layer-2 inconsistencies', [target(`sum(swarmnet_overlay_l2_inconsistencies{${sel('network=~"$network"')}})`)], { thresholds: BAD }),
+    stat('Exporters up', [target(zero(`sum(up{${sel()}})`))]),
+    stat('Exporters down', [target(zero(`count(up{${sel()}} == 0)`))], { thresholds: BAD }),
+    stat('Overlay peers missing', [target(zero(`sum(${rec('job_node_network:swarmnet_overlay_peers_missing:count')})`))], {
+      thresholds: BAD, description: 'Peers the control plane lists that a node\'s VXLAN FDB lacks, counted over the selected nodes and networks (one per missing peer and node).',
+    }),
+    stat('Layer-2 inconsistencies', [target(zero(`sum(swarmnet_overlay_l2_inconsistencies{${sel('network=~"$network"')}})`))], { thresholds: BAD }),
     ts('VXLAN traffic by network', [
-      target(`sum by (network) (rate(swarmnet_interface_receive_bytes_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} receive'),
-      target(`sum by (network) (rate(swarmnet_interface_transmit_bytes_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} transmit'),
+      target(`sum by (network) (${rec(`${VX}_receive_bytes:rate1m`)})`, '{{network}} receive'),
+      target(`sum by (network) (${rec(`${VX}_transmit_bytes:rate1m`)})`, '{{network}} transmit'),
     ], { unit: 'Bps', description: 'Bytes through the VXLAN devices of the overlay namespaces: traffic between nodes, summed over the selected nodes.' }),
     ts('VXLAN drops and errors by network and node', [
-      target(`sum by (network, node) (rate(swarmnet_interface_receive_dropped_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} {{node}} rx dropped'),
-      target(`sum by (network, node) (rate(swarmnet_interface_transmit_dropped_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} {{node}} tx dropped'),
-      target(`sum by (network, node) (rate(swarmnet_interface_receive_errors_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} {{node}} rx errors'),
-      target(`sum by (network, node) (rate(swarmnet_interface_transmit_errors_total{${sel('network=~"$network", netns_kind="overlay"')}}[${RATE}]) ${vxlanOnly})`, '{{network}} {{node}} tx errors'),
+      target(`${rec(`${VX}_receive_dropped:rate1m`)}`, '{{network}} {{node}} rx dropped'),
+      target(`${rec(`${VX}_transmit_dropped:rate1m`)}`, '{{network}} {{node}} tx dropped'),
+      target(`${rec(`${VX}_receive_errors:rate1m`)}`, '{{network}} {{node}} rx errors'),
+      target(`${rec(`${VX}_transmit_errors:rate1m`)}`, '{{network}} {{node}} tx errors'),
     ], { unit: 'pps' }),
     ts('Overlay peers: expected against present', [
       target(`swarmnet_overlay_peers_expected{${sel('network=~"$network"')}}`, '{{network}} {{node}} expected'),
       target(`swarmnet_overlay_peers_present{${sel('network=~"$network"')}}`, '{{network}} {{node}} present'),
     ], { description: 'Peers the swarm control plane lists for the network, against the distinct remote VTEPs in the VXLAN FDB of each node.' }),
     ts('Traffic to tasks by service (overlay bridge ports)', [
-      target(`sum by (network, service) (rate(swarmnet_interface_transmit_bytes_total{${NS('netns_kind="overlay", service!=""')}}[${RATE}]))`, '{{network}} {{service}} to tasks'),
-      target(`sum by (network, service) (rate(swarmnet_interface_receive_bytes_total{${NS('netns_kind="overlay", service!=""')}}[${RATE}]))`, '{{network}} {{service}} from tasks'),
+      target(`sum by (network, service) (${rec('job_node_network_service:swarmnet_task_transmit_bytes:rate1m', 'service=~"$service"')})`, '{{network}} {{service}} to tasks'),
+      target(`sum by (network, service) (${rec('job_node_network_service:swarmnet_task_receive_bytes:rate1m', 'service=~"$service"')})`, '{{network}} {{service}} from tasks'),
     ], { unit: 'Bps', description: 'Bridge-side ends of the tasks\' veth pairs: what the overlay delivers to and takes from each service.' }),
     ts('Forwarding database entries by network', [
-      target(`sum by (network, node) (swarmnet_bridge_fdb_entries{${sel('network=~"$network", netns_kind="overlay"')}})`, '{{network}} {{node}} bridge'),
-      target(`sum by (network, node) (swarmnet_vxlan_fdb_entries{${sel('network=~"$network", netns_kind="overlay"')}})`, '{{network}} {{node}} vxlan'),
+      target(rec('job_node_network:swarmnet_bridge_fdb_entries:sum'), '{{network}} {{node}} bridge'),
+      target(rec(`${VX}_fdb_entries:sum`), '{{network}} {{node}} vxlan'),
     ]),
     ts('VXLAN peers (remote VTEPs) by network', [
-      target(`sum by (network, node) (swarmnet_vxlan_peers{${sel('network=~"$network", netns_kind="overlay"')}})`, '{{network}} {{node}}'),
+      target(rec(`${VX}_peers:sum`), '{{network}} {{node}}'),
     ]),
     table('Overlay networks', [target(`swarmnet_network_info{${sel('network=~"$network", driver="overlay"')}}`)], { hide: { Value: true, instance: true } }),
     table('Peer mismatches (control plane against VXLAN FDB)', [target(`swarmnet_overlay_peer_mismatch{${sel('network=~"$network"')}}`)], { hide: { Value: true } }),
@@ -144,31 +261,31 @@ const node = dashboard({
   tags: ['node'],
   vars: [netnsVar, interfaceVar],
   panels: [
-    stat('Namespaces', [target(`sum(swarmnet_netns_discovered{${sel()}})`)]),
-    stat('Overlay namespaces', [target(`sum(swarmnet_netns_discovered{${sel('netns_kind="overlay"')}})`)]),
-    stat('Interfaces down', [target(`count(swarmnet_interface_up{${IF()}}) - sum(swarmnet_interface_up{${IF()}})`)], { thresholds: BAD }),
-    stat('Namespaces not read', [target(`sum(swarmnet_netns_read_failures{${sel()}})`)], { thresholds: BAD }),
+    stat('Namespaces', [target(zero(`sum(swarmnet_netns_discovered{${sel()}})`))]),
+    stat('Overlay namespaces', [target(zero(`sum(swarmnet_netns_discovered{${sel('netns_kind="overlay"')}})`))]),
+    stat('Interfaces down', [target(zero(`count(swarmnet_interface_up{${IF()}} == 0)`))], { thresholds: BAD }),
+    stat('Namespaces not read', [target(zero(`sum(swarmnet_netns_read_failures{${sel()}})`))], { thresholds: BAD }),
     ts('Namespaces by kind', [target(`sum by (node, netns_kind) (swarmnet_netns_discovered{${sel()}})`, '{{node}} {{netns_kind}}')], { stack: true }),
-    ts('Receive by namespace', [target(`sum by (node, netns) (rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}]))`, '{{node}} {{netns}}')], { unit: 'Bps' }),
-    ts('Transmit by namespace', [target(`sum by (node, netns) (rate(swarmnet_interface_transmit_bytes_total{${IF()}}[${RATE}]))`, '{{node}} {{netns}}')], { unit: 'Bps' }),
-    ts('Receive by interface', [target(`rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}}')], { unit: 'Bps' }),
-    ts('Transmit by interface', [target(`rate(swarmnet_interface_transmit_bytes_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}}')], { unit: 'Bps' }),
-    ts('Packets by interface', [
-      target(`rate(swarmnet_interface_receive_packets_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} rx'),
-      target(`rate(swarmnet_interface_transmit_packets_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} tx'),
+    ts(`Receive by namespace (top ${TOP})`, [target(top(`sum by (node, netns) (rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}]))`), '{{node}} {{netns}}')], { unit: 'Bps' }),
+    ts(`Transmit by namespace (top ${TOP})`, [target(top(`sum by (node, netns) (rate(swarmnet_interface_transmit_bytes_total{${IF()}}[${RATE}]))`), '{{node}} {{netns}}')], { unit: 'Bps' }),
+    ts(`Receive by interface (top ${TOP})`, [target(top(`rate(swarmnet_interface_receive_bytes_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}}')], { unit: 'Bps' }),
+    ts(`Transmit by interface (top ${TOP})`, [target(top(`rate(swarmnet_interface_transmit_bytes_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}}')], { unit: 'Bps' }),
+    ts(`Packets by interface (top ${TOP})`, [
+      target(top(`rate(swarmnet_interface_receive_packets_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} rx'),
+      target(top(`rate(swarmnet_interface_transmit_packets_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} tx'),
     ], { unit: 'pps' }),
-    ts('Drops by interface', [
-      target(`rate(swarmnet_interface_receive_dropped_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} rx'),
-      target(`rate(swarmnet_interface_transmit_dropped_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} tx'),
+    ts(`Drops by interface (top ${TOP})`, [
+      target(top(`rate(swarmnet_interface_receive_dropped_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} rx'),
+      target(top(`rate(swarmnet_interface_transmit_dropped_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} tx'),
     ], { unit: 'pps' }),
-    ts('Errors by interface', [
-      target(`rate(swarmnet_interface_receive_errors_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} rx'),
-      target(`rate(swarmnet_interface_transmit_errors_total{${IF()}}[${RATE}])`, '{{node}} {{netns}} {{interface}} tx'),
+    ts(`Errors by interface (top ${TOP})`, [
+      target(top(`rate(swarmnet_interface_receive_errors_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} rx'),
+      target(top(`rate(swarmnet_interface_transmit_errors_total{${IF()}}[${RATE}])`), '{{node}} {{netns}} {{interface}} tx'),
     ], { unit: 'pps' }),
-    ts('Bridge FDB entries', [target(`sum by (node, netns, bridge, state) (swarmnet_bridge_fdb_entries{${NS('netns=~"$netns"')}})`, '{{node}} {{netns}} {{bridge}} {{state}}')]),
-    ts('VXLAN FDB entries and peers', [
-      target(`sum by (node, netns, interface, state) (swarmnet_vxlan_fdb_entries{${IF()}})`, '{{node}} {{netns}} {{interface}} {{state}} entries'),
-      target(`swarmnet_vxlan_peers{${IF()}}`, '{{node}} {{netns}} {{interface}} peers'),
+    ts(`Bridge FDB entries (top ${TOP})`, [target(top(`sum by (node, netns, bridge, state) (swarmnet_bridge_fdb_entries{${NS('netns=~"$netns"')}})`), '{{node}} {{netns}} {{bridge}} {{state}}')]),
+    ts(`VXLAN FDB entries and peers (top ${TOP})`, [
+      target(top(`sum by (node, netns, interface, state) (swarmnet_vxlan_fdb_entries{${IF()}})`), '{{node}} {{netns}} {{interface}} {{state}} entries'),
+      target(top(`swarmnet_vxlan_peers{${IF()}}`), '{{node}} {{netns}} {{interface}} peers'),
     ]),
     table('Interfaces', [target(`swarmnet_interface_info{${IF()}}`)], { h: 10, hide: { Value: true, instance: true } }),
     table('MTU', [target(`swarmnet_interface_mtu_bytes{${IF()}}`)], { w: 12, hide: { instance: true } }),
@@ -186,10 +303,10 @@ const lb = dashboard({
   description: 'Service VIPs (lb_<network>) and published ports (ingress_sbox): connections and traffic per service and backend, backends present, missing and dead.',
   tags: ['loadbalancer'],
   panels: [
-    stat('Nodes without IPVS', [target(`count(swarmnet_ipvs_up{${sel()}}) - sum(swarmnet_ipvs_up{${sel()}})`)], { thresholds: BAD }),
-    stat('Backends', [target(`sum(swarmnet_lb_service_backends{${LB()}})`)]),
-    stat('Dead backends', [target(`count(swarmnet_lb_backend_up{${LB()}}) - sum(swarmnet_lb_backend_up{${LB()}})`)], { thresholds: BAD }),
-    stat('Missing backends', [target(`sum(swarmnet_lb_service_missing_backends{${LB()}})`)], { thresholds: BAD }),
+    stat('Nodes without IPVS', [target(zero(`count(swarmnet_ipvs_up{${sel()}} == 0)`))], { thresholds: BAD }),
+    stat('Backends', [target(zero(`sum(swarmnet_lb_service_backends{${LB()}})`))]),
+    stat('Dead backends', [target(zero(`count(swarmnet_lb_backend_up{${LB()}} == 0)`))], { thresholds: BAD }),
+    stat('Missing backends', [target(zero(`sum(swarmnet_lb_service_missing_backends{${LB()}})`))], { thresholds: BAD }),
     ts('New connections by service', [target(`sum by (network, service, vip) (rate(swarmnet_lb_service_connections_total{${LB()}}[${RATE}]))`, '{{service}} {{vip}} ({{network}})')], { unit: 'cps' }),
     ts('Traffic by service', [
       target(`sum by (service) (rate(swarmnet_lb_service_receive_bytes_total{${LB()}}[${RATE}]))`, '{{service}} from clients'),
@@ -224,10 +341,10 @@ const exporter = dashboard({
   description: 'The exporters themselves: targets up, scrape and collector durations, failures by reason, Docker API state, process resources.',
   tags: ['exporter'],
   panels: [
-    stat('Exporters up', [target(`sum(up{${sel()}})`)]),
-    stat('Exporters down', [target(`count(up{${sel()}}) - sum(up{${sel()}})`)], { thresholds: BAD }),
-    stat('Docker API down', [target(`count(swarmnet_docker_up{${sel()}}) - sum(swarmnet_docker_up{${sel()}})`)], { thresholds: BAD }),
-    stat('Collectors failing', [target(`count(swarmnet_scrape_collector_success{${sel()}}) - sum(swarmnet_scrape_collector_success{${sel()}})`)], { thresholds: BAD }),
+    stat('Exporters up', [target(zero(`sum(up{${sel()}})`))]),
+    stat('Exporters down', [target(zero(`count(up{${sel()}} == 0)`))], { thresholds: BAD }),
+    stat('Docker API down', [target(zero(`count(swarmnet_docker_up{${sel()}} == 0)`))], { thresholds: BAD }),
+    stat('Collectors failing', [target(zero(`count(swarmnet_scrape_collector_success{${sel()}} == 0)`))], { thresholds: BAD }),
     ts('Collection duration', [
       target(`swarmnet_scrape_duration_seconds{${sel()}}`, '{{node}} collection'),
       target(`scrape_duration_seconds{${sel()}}`, '{{node}} scrape (Prometheus)'),
@@ -288,6 +405,7 @@ function signalPanels() {
 
 export const DASHBOARDS = { 'swarmnet-overview.json': overview, 'swarmnet-node.json': node, 'swarmnet-lb.json': lb, 'swarmnet-exporter.json': exporter };
 
+/** @param {Dashboard} d */
 export function render(d) {
   return `${JSON.stringify(d, null, 2)}\n`;
 }

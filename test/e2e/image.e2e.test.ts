@@ -3,14 +3,19 @@
 //   iptables, never pulls: it never touches the machine's default daemon or
 //   /var/run/docker.sock), with base images made from this machine's files
 //   (test/harness/node-image.sh): swarmnet/node-build:local for the build stage,
-//   swarmnet/node-base:local (node and its libraries only) for the runtime stage,
+//   swarmnet/node-distroless:local (node at /nodejs/bin/node and its libraries
+//   only, laid out as gcr.io/distroless/nodejs* is) for the runtime stage,
 //   and npm reaching the registry through the host network, like npm ci on the host;
 // - deploy/stack.yml deploys it on a one-node swarm (test/harness/swarm.ts),
 //   and Prometheus with deploy/prometheus/prometheus.yml discovers and scrapes it;
-// - the image holds only the runtime files, carries the OCI labels, and runs:
-//   the container (capabilities SYS_ADMIN and NET_ADMIN, namespace folder
-//   bind-mounted with rslave propagation) reports a namespace created after it
-//   started, and its HEALTHCHECK turns healthy.
+// - the image holds only the runtime files (no shell, no package manager, no
+//   type declarations or documents in node_modules), carries the OCI labels,
+//   and runs: the container (cap_drop ALL, SYS_ADMIN and NET_ADMIN, read-only
+//   root file system, namespace folder bind-mounted with rslave propagation, a
+//   namespace file bind-mounted as the host's) reports a namespace created
+//   after it started and the host's interfaces as netns="host", and its
+//   HEALTHCHECK (a static binary, no second node) turns healthy; its size is
+//   printed, layer by layer.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -57,13 +62,16 @@ describe('the Docker image', () => {
   });
 
   it('holds the runtime files only, runs as root with node as entrypoint, with a health check and OCI labels', async () => {
+    const size = Number(await image.docker(['image', 'inspect', image.image, '--format', '{{.Size}}']));
+    const history = await image.docker(['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', image.image]);
+    process.stdout.write(`image e2e: image size ${(size / 1e6).toFixed(1)} MB; layers:\n${history.split('\n').filter((l) => !l.startsWith('0B')).map((l) => `  ${l.slice(0, 140)}`).join('\n')}\n`);
     const cfg = JSON.parse(await image.docker(['image', 'inspect', image.image, '--format', '{{json .Config}}'])) as {
       Entrypoint: string[]; User: string; Labels: Record<string, string>; Healthcheck: { Test: string[] }; WorkingDir: string; ExposedPorts: Record<string, unknown>;
     };
-    expect(cfg.Entrypoint).toEqual(['node', 'dist/main.js']);
+    expect(cfg.Entrypoint).toEqual(['/nodejs/bin/node', 'dist/main.js']);
     expect(cfg.WorkingDir).toBe('/app');
     expect(cfg.User).toBe('0:0');
-    expect(cfg.Healthcheck.Test).toEqual(['CMD', 'node', 'dist/web/healthcheck.js']);
+    expect(cfg.Healthcheck.Test).toEqual(['CMD', '/app/healthcheck']);
     expect(Object.keys(cfg.ExposedPorts)).toEqual(['9477/tcp']);
     expect(cfg.Labels).toMatchObject({
       'org.opencontainers.image.title': 'swarmnet-exporter',
@@ -80,7 +88,7 @@ describe('the Docker image', () => {
     }
     const app = files.filter((f) => f.startsWith('app/')).map((f) => f.replace(/\/$/, ''));
     const top = new Set(app.map((f) => f.split('/')[1]).filter(Boolean));
-    expect([...top].sort()).toEqual(['build', 'dist', 'node_modules', 'package.json']);
+    expect([...top].sort()).toEqual(['build', 'dist', 'healthcheck', 'node_modules', 'package.json']);
     expect(app).toContain('app/dist/main.js');
     expect(app).toContain('app/dist/web/healthcheck.js');
     expect(app).toContain('app/build/Release/swarmnet_netns.node');
@@ -88,24 +96,32 @@ describe('the Docker image', () => {
     expect(app).toContain('app/node_modules/fastify/package.json');
     // dev dependencies pruned
     for (const dev of ['typescript', 'vitest', 'node-gyp']) expect(app.some((f) => f.startsWith(`app/node_modules/${dev}/`)), dev).toBe(false);
-    // nothing but node and its libraries from the base: no shell
-    expect(files).not.toContain('bin/sh');
-    expect(files).not.toContain('usr/bin/sh');
+    // only what runs: no type declarations, source maps, documents or tests in node_modules
+    const modules = app.filter((f) => f.startsWith('app/node_modules/'));
+    expect(modules.filter((f) => /\.(d\.[mc]?ts|map|md)$/.test(f) || /\/(tests?|__tests__|examples?|docs)\//.test(f) || f.startsWith('app/node_modules/@types/'))).toEqual([]);
+    // nothing but node and its libraries from the base: no shell, no package manager
+    for (const f of ['bin/sh', 'usr/bin/sh', 'bin/bash', 'usr/bin/bash', 'usr/bin/apt', 'usr/bin/apt-get', 'usr/bin/dpkg', 'usr/bin/busybox']) expect(files, f).not.toContain(f);
+    expect(files).toContain('nodejs/bin/node');
   });
 
-  it('runs with SYS_ADMIN and NET_ADMIN, sees namespaces created after it started (rslave), and turns healthy', async () => {
+  it('runs with cap_drop ALL, SYS_ADMIN and NET_ADMIN on a read-only root, sees namespaces created after it started (rslave) and the mounted host namespace, and turns healthy', async () => {
     const port = await freePort();
+    // the host's namespace as deploy/stack.yml gives it: a namespace file bind-mounted at /host/proc/1/ns/net
+    const hostNs = nets.add('host');
+    await run('ip', ['-n', hostNs, 'link', 'add', 'underlay0', 'type', 'bridge']);
     await image.docker([
       'run', '-d', '--name', CONTAINER, '--network', 'host',
-      '--cap-drop', 'ALL', '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN',
+      '--cap-drop', 'ALL', '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--read-only',
       '--mount', `type=bind,source=${netnsDir},target=/var/run/docker/netns,readonly,bind-propagation=rslave`,
+      '--mount', `type=bind,source=/run/netns/${hostNs},target=/host/proc/1/ns/net,readonly`,
       '--health-interval', '1s', '--health-start-period', '1s',
-      image.image, `--web.listen-address=127.0.0.1:${port}`, '--netns.host=none', '--docker.host=unix:///nonexistent/docker.sock',
+      image.image, `--web.listen-address=127.0.0.1:${port}`, '--netns.host=/host/proc/1/ns/net', '--docker.host=unix:///nonexistent/docker.sock',
     ]);
     const url = `http://127.0.0.1:${port}`;
     let m = parseProm(await waitForExporter(url, { path: '/metrics', timeoutMs: 20_000 }));
     expect(pick(m, 'swarmnet_build_info', {})[0]?.labels).toMatchObject({ version: VERSION, revision: 'e2etest' });
-    expect(pick(m, 'swarmnet_interface_up', {}).length).toBe(0);
+    expect(pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface).sort()).toEqual(['underlay0']); // loopbacks are left out by default
+    expect(pick(m, 'swarmnet_interface_info', {}).filter((s) => s.labels.netns !== 'host')).toEqual([]);
 
     // a namespace Docker would create later: an nsfs bind mount under the host folder
     const ns = nets.add('late');
@@ -157,7 +173,8 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     await rm(tar, { force: true });
     await node.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', join(ROOT, 'deploy/stack.yml'), 'swarmnet'], {
       timeoutMs: 60_000,
-      env: { SWARMNET_IMAGE: image.image, SWARMNET_DOCKER_SOCKET: node.socket, SWARMNET_NETNS_DIR: node.netnsDir },
+      // the node's "host" namespace is its dockerd's (the machine's /proc/1/ns/net is another's here)
+      env: { SWARMNET_IMAGE: image.image, SWARMNET_DOCKER_SOCKET: node.socket, SWARMNET_NETNS_DIR: node.netnsDir, SWARMNET_HOST_NETNS: `/proc/${node.pid()}/ns/net` },
     });
   }, 300_000);
 
@@ -191,8 +208,11 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
       const health = await node.docker(['inspect', ids[0]!, '--format', '{{.State.Health.Status}}']);
       return health === 'healthy' ? ids[0] : undefined;
     }, { timeoutMs: 120_000, intervalMs: 1_000 });
-    const host = JSON.parse(await node.docker(['inspect', cid, '--format', '{{json .HostConfig}}'])) as { CapAdd: string[]; Mounts: Array<{ Target: string; ReadOnly: boolean; BindOptions?: { Propagation: string } }>; NetworkMode: string };
+    const host = JSON.parse(await node.docker(['inspect', cid, '--format', '{{json .HostConfig}}'])) as { CapAdd: string[]; CapDrop: string[]; ReadonlyRootfs: boolean; Mounts: Array<{ Target: string; ReadOnly: boolean; BindOptions?: { Propagation: string } }>; NetworkMode: string };
     expect(host.CapAdd.sort()).toEqual(['CAP_NET_ADMIN', 'CAP_SYS_ADMIN']);
+    expect(host.CapDrop).toEqual(['ALL']);
+    expect(host.ReadonlyRootfs).toBe(true);
+    expect(host.Mounts.find((m) => m.Target === '/host/proc/1/ns/net')!.ReadOnly).toBe(true);
     const netns = host.Mounts.find((m) => m.Target === '/var/run/docker/netns')!;
     expect(netns.BindOptions?.Propagation).toBe('rslave');
     expect(host.Mounts.find((m) => m.Target === '/var/run/docker.sock')!.ReadOnly).toBe(true);
@@ -203,6 +223,11 @@ describe('deploy/stack.yml on a swarm, scraped through deploy/prometheus/prometh
     // the ingress network's namespaces, made by this dockerd and seen through the rslave mount
     expect(pick(m, 'swarmnet_netns_discovered', { netns_kind: 'ingress_sbox' })[0]?.value).toBe(1);
     expect(pick(m, 'swarmnet_interface_info', { netns_kind: 'overlay', network: 'ingress', kind: 'vxlan' })).toHaveLength(1);
+    // the node's own namespace, as the host's: its underlay interface and docker_gwbridge
+    const links = (JSON.parse(await node.nsenter(node.netnsFile, ['ip', '-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).filter((i) => i !== 'lo').sort(); // loopbacks are left out by default
+    const hostIfs = pick(m, 'swarmnet_interface_info', { netns: 'host' }).map((s) => s.labels.interface!).sort();
+    expect(hostIfs).toEqual(links);
+    expect(hostIfs).toContain('docker_gwbridge');
   }, 180_000);
 
   it('is discovered by dockerswarm_sd (role tasks) and scraped at <node address>:9477 with the node label', async () => {

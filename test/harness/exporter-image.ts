@@ -84,7 +84,7 @@ export async function buildExporterImage(opts: { dir?: string; tag?: string; rev
     t = Date.now();
     await docker([
       'build', '--network', 'host', '--pull=false',
-      '--build-arg', 'NODE_IMAGE=swarmnet/node-base:local', '--build-arg', 'BUILD_IMAGE=swarmnet/node-build:local',
+      '--build-arg', 'NODE_IMAGE=swarmnet/node-distroless:local', '--build-arg', 'BUILD_IMAGE=swarmnet/node-build:local',
       ...(cafile && cafile !== 'null' && cafile !== 'undefined' && existsSync(cafile) ? ['--build-arg', `NPM_CONFIG_CAFILE=${cafile}`] : []),
       '--build-arg', `REVISION=${opts.revision ?? 'e2etest'}`, '--build-arg', `VERSION=${packageVersion()}`,
       '-t', image, ROOT,

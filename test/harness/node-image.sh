@@ -2,8 +2,10 @@
 # Make local Node.js base images from this machine's own files, for a Docker
 # daemon that cannot pull (no registry is reachable):
 #
-#   swarmnet/node-base:local   the host's node binary and the shared libraries it
-#                              links, nothing else (the runtime stage: no shell)
+#   swarmnet/node-distroless:local  the host's node binary at /nodejs/bin/node (where
+#                              distroless has it) and the shared libraries it
+#                              links, nothing else (the runtime stage: no shell,
+#                              no package manager, like gcr.io/distroless/nodejs*)
 #   swarmnet/node-build:local  the files of the host's Debian packages that a
 #                              build needs (sh, coreutils, sed, flock, make, g++,
 #                              python3, nodejs with npm and headers) and every
@@ -40,9 +42,8 @@ skeleton() {
 make_base() {
   local root=$work/base
   skeleton "$root"
-  mkdir -p "$root$(dirname "$node_bin")"
-  cp -a "$node_bin" "$root$node_bin"
-  if [ "$node_bin" != "$root/usr/bin/node" ] && [ ! -e "$root/usr/bin/node" ]; then ln -s "$node_bin" "$root/usr/bin/node"; fi
+  mkdir -p "$root/nodejs/bin"
+  cp -a "$node_bin" "$root/nodejs/bin/node"
   # the libraries node links, and the dynamic loader, at their canonical paths
   ldd "$node_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
     real=$(readlink -f "$lib")
@@ -53,9 +54,9 @@ make_base() {
   done
   tar -C "$root" -c . | "$docker" import \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
-    --change 'CMD ["node"]' \
-    --message "node $(node --version) from the host, with its libraries" \
-    - swarmnet/node-base:local >/dev/null
+    --change 'ENTRYPOINT ["/nodejs/bin/node"]' \
+    --message "node $(node --version) from the host, with its libraries, laid out as distroless" \
+    - swarmnet/node-distroless:local >/dev/null
 }
 
 make_build() {
@@ -110,7 +111,7 @@ make_build() {
 
 start=$(date +%s)
 case $what in
-  base|all) have_image swarmnet/node-base:local || make_base ;;&
+  base|all) have_image swarmnet/node-distroless:local || make_base ;;&
   build|all) have_image swarmnet/node-build:local || make_build ;;
   base) ;;
   *) echo "usage: $0 [base|build|all]" >&2; exit 2 ;;

@@ -172,7 +172,7 @@ describe('stack files', () => {
     expect(sock).toMatchObject({ type: 'bind', read_only: true });
     const netns = ex.volumes!.find((v) => v.target === '/var/run/docker/netns')!;
     expect(netns).toMatchObject({ type: 'bind', bind: { propagation: 'rslave' } });
-    expect(ex.healthcheck!.test).toEqual(['CMD', 'node', 'dist/web/healthcheck.js']);
+    expect(ex.healthcheck!.test).toEqual(['CMD', '/app/healthcheck']);
     expect((ex.deploy.update_config as Record<string, unknown>).order).toBe('stop-first');
     expect((ex.deploy.resources as { limits: Record<string, unknown> }).limits).toMatchObject({ memory: expect.any(String), cpus: expect.any(String) });
   });
