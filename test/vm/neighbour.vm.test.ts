@@ -25,7 +25,7 @@ interface Read {
 interface Result { kernel: string; defaults: { thresh: number[] }; fill: { tried: number; failed: number; errors: string[] }; dmesg: string[]; reads: Read[] }
 
 const TIMEOUT_S = Number(process.env.SWARMNET_VM_TIMEOUT_S ?? 300);
-const RULES = join(ROOT, 'deploy', 'prometheus', 'rules', 'swarmnet-signals.rules.yml');
+const RULES = join(ROOT, 'deploy', 'prometheus', 'rules', 'swarmnet.rules.yml');
 let root: string | undefined;
 let run: VmRun | undefined;
 let result: Result;
