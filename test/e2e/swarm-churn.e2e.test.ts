@@ -72,7 +72,7 @@ describe('churn on a real two-node swarm', () => {
 
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        await swarm!.createService({ name: 'churn', networks: ['churnnet'], replicas: 2, maxPerNode: 1 });
+        await swarm!.createService({ name: 'churn', networks: ['churnnet'], replicas: 2 });
         await swarm!.waitTasks('churn', 2, 120_000);
         await swarm!.docker(['service', 'scale', '-d', 'churn=4']);
         await swarm!.waitTasks('churn', 4, 120_000);

@@ -238,7 +238,7 @@ beforeAll(async () => {
   step('services running');
 
   for (const n of nodes) {
-    exporters.set(n.name, await startExporter({ netnsFile: n.netnsFile, listen: `${n.address}:${PORT}`, netnsDir: n.netnsDir, dockerHost: n.host, hostNetns: 'none' }));
+    exporters.set(n.name, await startExporter({ netnsFile: n.netnsFile, listen: `${n.address}:${PORT}`, netnsDir: n.netnsDir, dockerHost: n.host, hostNetns: n.netnsFile }));
   }
 
   // inside the swarm's folder: a crashed run's leftovers go with the swarm's (cleanupLeftovers)
