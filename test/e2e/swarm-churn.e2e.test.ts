@@ -89,7 +89,7 @@ describe('churn on a real two-node swarm', () => {
     await expect.poll(async () => {
       const samples = await scrape();
       const files = live();
-      return samples.filter((s) => s.labels.netns_kind === 'sandbox' && !files.has(s.labels.netns!)).map((s) => `${s.name} ${s.labels.netns}`);
+      return samples.filter((s) => s.labels.netns_kind === 'sandbox' && s.labels.netns !== undefined && !files.has(s.labels.netns)).map((s) => `${s.name} ${s.labels.netns}`);
     }, { timeout: 30_000, interval: 500 }).toEqual([]);
 
     process.stdout.write(`swarm churn: ${ROUNDS} rounds, ${scrapes} scrapes, ${seenSandboxes.size} task sandboxes seen on node1\n`);
