@@ -214,12 +214,17 @@ export function groups(config = {}) {
         }),
         rule({
           alert: 'SwarmnetLbServiceMissingBackends',
+          comment: [
+            'a task the control plane lists that IPVS does not balance to; missing in every scrape of',
+            '2 minutes, so a new task seen by the control plane a scrape before IPVS (every rolling',
+            'update, every scale-up) does not even go pending',
+          ],
           expr: [
-            `swarmnet_lb_service_missing_backends${s()} > 0`,
+            `min_over_time(swarmnet_lb_service_missing_backends${s()}[2m]) > 0`,
             'unless',
             `swarmnet_lb_service_backends${s()} == 0`,
           ],
-          for: '5m',
+          for: '3m',
           labels: { severity: 'warning' },
           annotations: {
             summary: 'Service {{ $labels.service }} has {{ $value }} task(s) missing from the load balancer on node {{ $labels.node }}',
