@@ -19,6 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ExporterProcess, startExporter } from '../harness/exporter.js';
 import { ROOT } from '../harness/paths.js';
+import { Teardown } from '../harness/processes.js';
 import { type PromAlert, type Prometheus, startPrometheus } from '../harness/prometheus.js';
 import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
 import { waitFor } from '../harness/wait.js';
@@ -100,15 +101,12 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  const problems: string[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>) => {
-    try { await fn(); } catch (err) { problems.push(`${what}: ${(err as Error).message}`); }
-  };
-  await attempt('prometheus', async () => prom?.stop());
-  for (const [name, e] of exporters) await attempt(`exporter on ${name}`, () => e.stop());
-  await attempt('swarm down', async () => swarm?.down());
+  const teardown = new Teardown();
+  await teardown.step('prometheus', async () => prom?.stop());
+  for (const [name, e] of exporters) await teardown.step(`exporter on ${name}`, () => e.stop());
+  await teardown.step('swarm down', async () => swarm?.down());
   process.stdout.write(`swarm-alerts e2e wall time: ${elapsed()}\n`);
-  if (problems.length) throw new Error(`teardown: ${problems.join('; ')}`);
+  teardown.done();
 }, 240_000);
 
 describe('the shipped alert rules on a real swarm', () => {

@@ -4,24 +4,19 @@
 // no failed scrape (a namespace that vanishes mid-read is counted, not failed),
 // no series of a removed task's sandbox after the next scrape, no namespace fd
 // held between scrapes, fds back to baseline.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allCollectors } from '../../src/collectors/index.js';
 import { DockerStateCache } from '../../src/docker/cache.js';
 import { testExporter } from '../harness/exporter.js';
+import { openFds } from '../harness/processes.js';
 import { type PromSample, one, parseProm } from '../harness/prom.js';
 import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
 
 const ROUNDS = Number(process.env.SWARM_CHURN_ROUNDS ?? 4);
 
-const fds = () => readdirSync('/proc/self/fd').flatMap((fd) => {
-  try {
-    return [readlinkSync(`/proc/self/fd/${fd}`)];
-  } catch {
-    return [];
-  }
-});
+const fds = openFds;
 
 describe('churn on a real two-node swarm', () => {
   let swarm: Swarm | undefined;

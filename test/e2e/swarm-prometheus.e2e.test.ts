@@ -48,6 +48,7 @@ import { type ExporterProcess, startExporter } from '../harness/exporter.js';
 import { curlIn } from '../harness/http.js';
 import { namespaceFilesIn } from '../harness/mounts.js';
 import { ROOT } from '../harness/paths.js';
+import { Teardown } from '../harness/processes.js';
 import { type PromSample, parseProm, pick } from '../harness/prom.js';
 import { type PromAlert, type Prometheus, startPrometheus } from '../harness/prometheus.js';
 import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
@@ -257,10 +258,8 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  const problems: string[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>) => {
-    try { await fn(); } catch (err) { problems.push(`${what}: ${(err as Error).message}`); }
-  };
+  const teardown = new Teardown();
+  const attempt = (what: string, fn: () => Promise<unknown>) => teardown.step(what, fn);
   await attempt('prometheus', async () => prom?.stop());
   for (const [name, e] of exporters) await attempt(`exporter on ${name}`, () => e.stop());
   if (stackDeployed && swarm) {
@@ -278,7 +277,7 @@ afterAll(async () => {
   step('teardown: swarm down');
   await attempt('image daemon', async () => { if (imageBuild) await (await imageBuild.catch(() => undefined))?.stop(); });
   process.stdout.write(`swarm-prometheus e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  if (problems.length) throw new Error(`teardown: ${problems.join('; ')}`);
+  teardown.done();
 }, 240_000);
 
 // ---------------------------------------------------------------- tests

@@ -6,7 +6,7 @@
 // SIGTERM then SIGKILL. Every process started here is also killed when the
 // test process exits without its teardown.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { waitFor } from './wait.js';
 
@@ -136,4 +136,35 @@ export function startProcess(argv: string[], opts: StartOptions = {}): ManagedPr
       clearTimeout(t);
     },
   };
+}
+
+/** This process's open file descriptors, as /proc/self/fd's links read (socket:[...], net:[...], paths). */
+export function openFds(): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return []; // the directory's own fd, closed by now
+    }
+  });
+}
+
+/**
+ * Teardown steps that must all run: each failure is kept, and thrown together
+ * at the end, so one broken step does not leave the next one's daemons behind.
+ */
+export class Teardown {
+  private readonly problems: string[] = [];
+
+  async step(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.problems.push(`${what}: ${(err as Error).message}`);
+    }
+  }
+
+  done(): void {
+    if (this.problems.length) throw new Error(`teardown: ${this.problems.join('; ')}`);
+  }
 }

@@ -5,7 +5,7 @@
 // after the next scrape, no namespace fd held between scrapes, fds back to
 // baseline, and every scrape answered within its timeout.
 import { execFile } from 'node:child_process';
-import { readdirSync, readlinkSync, writeFileSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testExporter } from '../helpers/exporter.js';
 import { TestNamespaces, sh } from '../helpers/netns.js';
 import { one, parseProm, type PromSample } from '../helpers/prom.js';
+import { openFds } from '../harness/processes.js';
 
 const run = promisify(execFile);
 const prefix = `swc${process.pid}-`;
@@ -51,13 +52,7 @@ async function createNs(i: number): Promise<string> {
 }
 const deleteNs = (name: string) => run('ip', ['netns', 'del', name]);
 
-const fds = () => readdirSync('/proc/self/fd').flatMap((fd) => {
-  try {
-    return [readlinkSync(`/proc/self/fd/${fd}`)];
-  } catch {
-    return [];
-  }
-});
+const fds = openFds;
 const namespaceFds = () => fds().filter((l) => l.startsWith('net:['));
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 

@@ -1,7 +1,7 @@
 // The exporter's numbers against the kernel's own (ip -s -s -j link, bridge -j fdb),
 // on a topology this test builds in namespaces of its own.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { sampleAll } from '../../src/kernel/sampler.js';
 import { one, parseProm, pick, type PromSample } from '../helpers/prom.js';
 import { type IpLinkJson, TestNamespaces, bridgeFdb, ipLinks, sh } from '../helpers/netns.js';
 import { testExporter } from '../helpers/exporter.js';
+import { openFds } from '../harness/processes.js';
 
 const prefix = `swk${process.pid}-`;
 const nss = new TestNamespaces(prefix);
@@ -141,13 +142,7 @@ describe('interface counters', () => {
 });
 
 describe('one trip per namespace', () => {
-  const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false; // the directory's own fd, closed by now
-    }
-  }).length;
+  const sockets = () => openFds().filter((l) => l.startsWith('socket:')).length;
 
   it('enters each namespace once per scrape, for links, FDB and neighbours together, and keeps no socket', async () => {
     const native = loadNative();
