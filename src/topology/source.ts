@@ -32,7 +32,11 @@ export class TopologySource {
     if (!this.last || this.now() - this.last.at > this.maxAgeMs) this.observe(await this.scraper.scrape());
     const last = this.last!;
     if (this.built?.for !== last.result) {
-      const prev = this.previous ? buildTopology(this.previous.result.snapshot, this.previous.at) : undefined;
+      // rates read only the previous document's counters: the one drawn last time serves when it is that snapshot's
+      const previous = this.previous;
+      const prev = !previous ? undefined
+        : this.built?.for === previous.result ? this.built.topology
+          : buildTopology(previous.result.snapshot, previous.at);
       this.built = { for: last.result, topology: buildTopology(last.result.snapshot, last.at, prev) };
     }
     return this.built.topology;
