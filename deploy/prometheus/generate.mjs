@@ -390,9 +390,21 @@ export function groups(config = {}) {
       rules: [
         rule({
           alert: 'SwarmnetNeighbourTableNearFull',
-          comment: ['entries of every namespace together against gc_thresh3, the hard limit'],
+          comment: [
+            'entries of every namespace together against gc_thresh3, the hard limit; permanent entries',
+            '(the static ARP/ND entries Docker programs for every overlay peer) are exempt from the limit',
+            'since Linux 4.19, so they are taken out: a big swarm must not page for them',
+          ],
           expr: [
-            `swarmnet_neighbour_table_entries${s()}`,
+            '(',
+            `  swarmnet_neighbour_table_entries${s()}`,
+            '    - on (job, instance, family) group_left ()',
+            '  (',
+            `    sum by (job, instance, family) (swarmnet_neighbour_entries${s('state="permanent"')})`,
+            '      or on (job, instance, family)',
+            `    swarmnet_neighbour_table_entries${s()} * 0`,
+            '  )',
+            ')',
             '  / ignoring (level)',
             `swarmnet_neighbour_table_threshold${s('level="3"')}`,
             '> 0.9',
@@ -403,8 +415,9 @@ export function groups(config = {}) {
             summary: 'Neighbour table ({{ $labels.family }}) on node {{ $labels.node }} is {{ $value | humanizePercentage }} of gc_thresh3',
             description: [
               "The kernel's {{ $labels.family }} neighbour table on node {{ $labels.node }} holds",
-              '{{ $value | humanizePercentage }} of its hard limit gc_thresh3 (all namespaces together)',
-              'for 5 minutes. At the limit new neighbours cannot be resolved ("neighbour table',
+              '{{ $value | humanizePercentage }} of its hard limit gc_thresh3 (all namespaces together,',
+              'permanent entries left out as the kernel leaves them out) for 5 minutes. At the limit new',
+              'neighbours cannot be resolved ("neighbour table',
               'overflow", moby#32195) and traffic to them is dropped. swarmnet_neighbour_entries',
               'shows which namespaces hold the entries.',
             ],

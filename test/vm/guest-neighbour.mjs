@@ -4,6 +4,9 @@
 // lowered. With gc_thresh1-3 at 4/8/16, a namespace gets 40 fresh (stale, just
 // updated: the forced GC spares entries younger than 5 s) ARP entries; the ones past
 // gc_thresh3 cannot be created ("neighbour table overflow"): ndts_table_fulls rises.
+// Before that, another namespace gets 40 permanent entries (what Docker programs for
+// overlay peers): the kernel (4.19+) does not count them against gc_thresh3, so all
+// are accepted and nothing is refused although the table's entries exceed gc_thresh3.
 // The exporter's readers and collector (compiled JS in DIST) read the host namespace
 // and the filled one before and after, each read followed by ip's own listings.
 // Everything goes to OUT/result.json for the host to assert.
@@ -28,7 +31,8 @@ const sh = (cmd) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const native = loadNative();
 const readers = readersFor(createReaders(), neighbourCollector.needs);
 const NS = 'nbfill';
-const refs = [{ name: 'host', kind: 'host', path: null }, { name: NS, kind: 'other', path: `/run/netns/${NS}` }];
+const PERM = 'nbperm';
+const refs = [{ name: 'host', kind: 'host', path: null }, ...[NS, PERM].map((name) => ({ name, kind: 'other', path: `/run/netns/${name}` }))];
 const result = { kernel: sh('uname -r').trim(), reads: [] };
 
 async function read(label) {
@@ -62,14 +66,25 @@ async function read(label) {
   }
 }
 
-sh(`ip netns add ${NS}
-ip -n ${NS} link set lo up
-ip -n ${NS} link add v0 type veth peer name v1
-ip -n ${NS} addr add 10.9.0.1/16 dev v0
-ip -n ${NS} link set v0 up && ip -n ${NS} link set v1 up`);
+for (const [ns, net] of [[NS, '10.9'], [PERM, '10.8']]) {
+  sh(`ip netns add ${ns}
+ip -n ${ns} link set lo up
+ip -n ${ns} link add v0 type veth peer name v1
+ip -n ${ns} addr add ${net}.0.1/16 dev v0
+ip -n ${ns} link set v0 up && ip -n ${ns} link set v1 up`);
+}
 result.defaults = { thresh: [1, 2, 3].map((l) => Number(sh(`cat /proc/sys/net/ipv4/neigh/default/gc_thresh${l}`).trim())) };
 sh('sysctl -qw net.ipv4.neigh.default.gc_thresh1=4 net.ipv4.neigh.default.gc_thresh2=8 net.ipv4.neigh.default.gc_thresh3=16');
 await read('lowered');
+
+// 40 permanent entries, one `ip neigh add` each: every one is accepted past gc_thresh3
+const permErrors = [];
+for (let i = 1; i <= 40; i++) {
+  const r = spawnSync('ip', ['-n', PERM, 'neigh', 'add', `10.8.1.${i}`, 'lladdr', `02:42:0a:08:01:${i.toString(16).padStart(2, '0')}`, 'dev', 'v0', 'nud', 'permanent'], { encoding: 'utf8' });
+  if (r.status !== 0) permErrors.push(r.stderr.trim());
+}
+result.permanent = { tried: 40, failed: permErrors.length, errors: [...new Set(permErrors)] };
+await read('permanent');
 
 // 40 entries in quick succession (RTM_NEWNEIGH over the addon, 8 a round: no process per entry, all well within
 // the 5 s the forced GC spares fresh entries), each "stale" and just updated: past gc_thresh3 the kernel refuses them
