@@ -4,15 +4,21 @@
 // are compared with ip's (ntable, neigh), table_fulls must have risen by the adds the
 // kernel refused, and the shipped alert expressions are evaluated by promtool over the
 // values the guest exported. Permanent entries (Docker's for overlay peers) past gc_thresh3
-// are accepted without a table full, and the near-full alert leaves them out.
+// are accepted without a table full, and the near-full alert leaves them out. A real
+// Prometheus then scrapes the guest's three expositions in turn with the shipped rules.
 // Needs root, qemu-system-x86, busybox-static, cpio, kmod, xz-utils.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ROOT } from '../harness/paths.js';
+import { freePort } from '../harness/ports.js';
+import { type Prometheus, startPrometheus } from '../harness/prometheus.js';
+import { waitFor } from '../harness/wait.js';
 import { type PromSample, parseProm, pick } from '../harness/prom.js';
 import { VM_DIR, type VmRun, cleanup, compileForGuest, guestResult, runVm } from '../harness/vm.js';
 
@@ -159,4 +165,45 @@ describe('neighbour table overflow in a guest kernel', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('in a real Prometheus scraping the guest\'s expositions in turn: quiet through the permanent entries, both alerts pending once the table overflowed', async () => {
+    // the guest has no network to scrape: its three expositions are served here, one after the other
+    let current = readOf('lowered').metrics;
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(current));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const dir = mkdtempSync(join(tmpdir(), 'swarmnet-nb-prom-'));
+    let prom: Prometheus | undefined;
+    try {
+      prom = await startPrometheus({
+        dir,
+        port: await freePort(),
+        config: {
+          global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
+          rule_files: [RULES],
+          scrape_configs: [{ job_name: 'swarmnet', static_configs: [{ targets: [`127.0.0.1:${(server.address() as AddressInfo).port}`], labels: { node: 'guest' } }] }],
+        },
+      });
+      const p = prom;
+      const active = async () => (await p.alerts()).filter((a) => a.labels.alertname?.startsWith('SwarmnetNeighbourTable') && a.state !== 'inactive')
+        .map((a) => `${a.labels.alertname} ${a.labels.family}`).sort();
+      const scraped = (expr: string) => waitFor(expr, async () => ((await p.series(expr)).length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+      await scraped('swarmnet_neighbour_table_threshold{level="3"} == 16');
+      current = readOf('permanent').metrics;
+      await scraped('swarmnet_neighbour_entries{netns="nbperm",state="permanent"} == 40');
+      // evaluations over the permanent entries: the table's entries exceed gc_thresh3, nothing is pending
+      await new Promise((ok) => setTimeout(ok, 5_000));
+      expect((await p.series('swarmnet_neighbour_table_entries{family="ipv4"} > 16')).length).toBe(1);
+      expect(await active()).toEqual([]);
+      current = readOf('filled').metrics;
+      const alerts = await waitFor('both neighbour alerts pending', async () => {
+        const a = await active();
+        return a.length === 2 ? a : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      expect(alerts).toEqual(['SwarmnetNeighbourTableNearFull ipv4', 'SwarmnetNeighbourTableOverflow ipv4']);
+    } finally {
+      await prom?.stop();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
