@@ -6,8 +6,8 @@
 // (tsc checks it against @grafana/schema's types (grafana/tsconfig.json), then
 // it runs; test/unit/dashboards.test.ts fails when the files and it differ).
 //
-// Adding a panel: one line in a dashboard's `panels` list, with ts(), stat()
-// or table() and target(); layout and ids are automatic. Stats count with
+// Adding a panel: one line in a dashboard's `panels` list, with ts(), stat(),
+// table() or timeline() and target(); layout and ids are automatic. Stats count with
 // `or vector(0)` (zero(), so they read 0, not "No data"); per-interface and
 // per-namespace graphs keep the TOP busiest series (top()), so an "All"
 // selection on a node with thousands of interfaces stays readable.
@@ -15,8 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  BigValueColorMode, BigValueGraphMode, BigValueJustifyMode, BigValueTextMode, DashboardCursorSync, GraphDrawStyle,
-  LegendDisplayMode, SortOrder, StackingMode, TableCellHeight, ThresholdsMode, TooltipDisplayMode, VariableHide,
+  BigValueColorMode, BigValueGraphMode, BigValueJustifyMode, BigValueTextMode, DashboardCursorSync, FieldColorModeId, GraphDrawStyle,
+  LegendDisplayMode, MappingType, SortOrder, StackingMode, TableCellHeight, ThresholdsMode, TooltipDisplayMode, VariableHide,
   VariableRefresh, VariableSort, VisibilityMode, VizOrientation,
 } from '@grafana/schema';
 
@@ -28,6 +28,9 @@ import {
 /** @typedef {import('@grafana/schema').OptionsWithLegend & import('@grafana/schema').OptionsWithTooltip} TimeSeriesOptions */
 /** @typedef {import('@grafana/schema').SingleStatBaseOptions & { colorMode: BigValueColorMode, graphMode: BigValueGraphMode, textMode: BigValueTextMode, justifyMode: BigValueJustifyMode }} StatOptions */
 /** @typedef {{ showHeader: boolean, cellHeight: TableCellHeight }} TableOptions */
+/** @typedef {import('@grafana/schema/dist/esm/raw/composable/statetimeline/panelcfg/x/StateTimelinePanelCfg_types.gen').Options} StateTimelineOptions */
+/** @typedef {import('@grafana/schema/dist/esm/raw/composable/statetimeline/panelcfg/x/StateTimelinePanelCfg_types.gen').FieldConfig} StateTimelineFieldConfig */
+/** @typedef {import('@grafana/schema').ValueMapping} ValueMapping */
 /**
  * A Prometheus query of a panel: a DataQuery (checked below) with the Prometheus datasource's fields.
  * @typedef {{ refId: string, datasource?: DataSourceRef, hide?: boolean, expr: string, legendFormat: string, range: boolean, instant?: boolean, format?: 'time_series' | 'table' }} PromQuery
@@ -48,6 +51,9 @@ void isDataQuery;
  * @property {number} [decimals]
  * @property {ThresholdsConfig} [thresholds]
  * @property {Record<string, boolean>} [hide] table columns to hide
+ * @property {Record<string, string>} [merge] tables: merge the targets' frames into one row per series,
+ *   their value columns ("Value #A", ...) renamed by this map
+ * @property {ValueMapping[]} [mappings] values shown as text (state timelines, tables)
  */
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'dashboards');
@@ -101,7 +107,7 @@ function target(expr, legend = '', extra = {}) {
 }
 
 /**
- * @param {'timeseries' | 'stat' | 'table'} type
+ * @param {'timeseries' | 'stat' | 'table' | 'state-timeline'} type
  * @param {string} title
  * @param {Target[]} targets
  * @param {PanelOpts} [opts]
@@ -119,7 +125,10 @@ function panel(type, title, targets, opts = {}) {
     targets: queries,
     gridPos: { x: 0, y: 0, w, h },
     fieldConfig: {
-      defaults: { unit: unit ?? 'short', ...(min !== undefined ? { min } : {}), ...(decimals !== undefined ? { decimals } : {}) },
+      defaults: {
+        unit: unit ?? 'short', ...(min !== undefined ? { min } : {}), ...(decimals !== undefined ? { decimals } : {}),
+        ...(opts.mappings ? { mappings: opts.mappings } : {}),
+      },
       overrides: [],
     },
   };
@@ -147,11 +156,31 @@ function panel(type, title, targets, opts = {}) {
       defaults: { ...p.fieldConfig?.defaults, thresholds: opts.thresholds ?? { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }] } },
       overrides: [],
     };
+  } else if (type === 'state-timeline') {
+    /** @type {StateTimelineFieldConfig} */
+    const custom = { fillOpacity: 80, lineWidth: 0 };
+    p.fieldConfig = {
+      defaults: {
+        ...p.fieldConfig?.defaults, custom: { ...custom }, color: { mode: FieldColorModeId.Thresholds },
+        thresholds: opts.thresholds ?? { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }] },
+      },
+      overrides: [],
+    };
+    /** @type {StateTimelineOptions} */
+    const options = {
+      showValue: VisibilityMode.Never, rowHeight: 0.9, mergeValues: true, alignValue: 'left',
+      legend: { showLegend: true, displayMode: LegendDisplayMode.List, placement: 'bottom', calcs: [] },
+      tooltip: { mode: TooltipDisplayMode.Single, sort: SortOrder.None },
+    };
+    p.options = { ...options };
   } else {
     /** @type {TableOptions} */
     const options = { showHeader: true, cellHeight: TableCellHeight.Sm };
     p.options = { ...options };
-    p.transformations = [{ id: 'organize', options: { excludeByName: { Time: true, __name__: true, job: true, swarm_service: true, ...(opts.hide ?? {}) } } }];
+    p.transformations = [
+      ...(opts.merge ? [{ id: 'merge', options: {} }] : []),
+      { id: 'organize', options: { excludeByName: { Time: true, __name__: true, job: true, swarm_service: true, ...(opts.hide ?? {}) }, ...(opts.merge ? { renameByName: opts.merge } : {}) } },
+    ];
   }
   return p;
 }
@@ -161,6 +190,8 @@ const ts = (title, targets, opts) => panel('timeseries', title, targets, opts);
 const stat = (title, targets, opts) => panel('stat', title, targets, { w: 6, h: 4, ...opts });
 /** @type {(title: string, targets: Target[], opts?: PanelOpts) => Panel} */
 const table = (title, targets, opts) => panel('table', title, targets, { w: 24, h: 8, ...opts });
+/** @type {(title: string, targets: Target[], opts?: PanelOpts) => Panel} */
+const timeline = (title, targets, opts) => panel('state-timeline', title, targets, { w: 24, h: 8, ...opts });
 /** @type {ThresholdsConfig} */
 const BAD = { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] };
 
@@ -207,6 +238,8 @@ const vxlanOnly = 'and on (job, instance, netns, interface) swarmnet_interface_i
 /** a recorded series, with the dashboard's selections */
 const rec = (/** @type {string} */ name, extra = '') => `${name}{${sel(`network=~"$network"${extra ? `, ${extra}` : ''}`)}}`;
 const VX = 'job_node_network:swarmnet_vxlan';
+/** a probe path's labels, one row per path in a merged table (no metric name, which would keep the rows apart) */
+const PROBE_PATH = 'max by (node, network, netns, peer_node, peer_ip) ';
 const overview = dashboard({
   uid: 'swarmnet-overview',
   title: 'Swarm overlay networks',
@@ -247,6 +280,13 @@ const overview = dashboard({
     table('Overlay networks', [target(`swarmnet_network_info{${sel('network=~"$network", driver="overlay"')}}`)], { hide: { Value: true, instance: true } }),
     table('Peer mismatches (control plane against VXLAN FDB)', [target(`swarmnet_overlay_peer_mismatch{${sel('network=~"$network"')}}`)], { hide: { Value: true } }),
     table('Layer-2 inconsistent endpoints', [target(`swarmnet_overlay_l2_inconsistent_endpoint{${sel('network=~"$network"')}}`)], { hide: { Value: true } }),
+    table('Overlay paths losing probes (--probe.overlay)', [
+      target(`${PROBE_PATH}(swarmnet_overlay_probe_loss_ratio{${sel('network=~"$network"')}}) > 0`),
+      target(`${PROBE_PATH}(swarmnet_overlay_probe_full_size_ok{${sel('network=~"$network"')}}) == 0`),
+    ], {
+      merge: { 'Value #A': 'small probes lost (last round)', 'Value #B': 'full-size probe answered' },
+      description: 'Paths from a node to a peer node of an overlay network whose last probe round lost small probes, or whose full-size probe (the overlay MTU, DF set) was not answered. Empty when every path answers, or when the probes are off. Alerts: SwarmnetOverlayPathDown, SwarmnetOverlayFullSizePathBroken, SwarmnetOverlayPathLossy.',
+    }),
   ],
 });
 
@@ -292,6 +332,7 @@ const node = dashboard({
     table('VXLAN devices', [target(`swarmnet_vxlan_info{${IF()}}`)], { w: 12, hide: { Value: true, instance: true } }),
     table('Namespaces', [target(`swarmnet_netns_info{${sel('network=~"$network", service=~"$service", netns=~"$netns"')}}`)], { hide: { Value: true, instance: true } }),
     ...signalPanels(),
+    ...probePanels(),
   ],
 });
 
@@ -357,6 +398,10 @@ const exporter = dashboard({
       target(`sum by (node, reason) (swarmnet_netns_read_failures{${sel()}})`, '{{node}} not read: {{reason}}'),
     ]),
     ts('Docker state age', [target(`swarmnet_docker_state_age_seconds{${sel()}}`, '{{node}}')], { unit: 's' }),
+    ts('Overlay probe round age', [target(`time() - max by (node) (swarmnet_overlay_probe_last_round_timestamp_seconds{${sel()}})`, '{{node}}')], {
+      unit: 's', min: 0,
+      description: 'Since the last completed overlay path probe round of each node (--probe.overlay; no series when off). Steady at about the probe interval; climbing: the rounds stopped (SwarmnetOverlayProbeStalled).',
+    }),
     ts('Samples per scrape', [target(`scrape_samples_scraped{${sel()}}`, '{{node}}')]),
     ts('Resident memory', [target(`process_resident_memory_bytes{${sel()}}`, '{{node}}')], { unit: 'bytes' }),
     ts('CPU', [target(`rate(process_cpu_seconds_total{${sel()}}[${RATE}])`, '{{node}}')], { unit: 'percentunit' }),
@@ -400,6 +445,57 @@ function signalPanels() {
       target(`swarmnet_overlay_interface_mtu_mismatch_bytes{${NS()}}`),
       target(`swarmnet_overlay_mtu_expected_bytes{${NS()}}`),
     ], { w: 12, hide: { instance: true } }),
+  ];
+}
+
+// ---------------------------------------------------------------- overlay path probes
+// Panels of the overlay path probes (--probe.overlay: ICMP echo from each node to
+// one endpoint on every peer node of each overlay network), appended to the node
+// dashboard. Per (node, network, peer_node): the probed endpoint (peer_ip) of a peer
+// changes in a rolling update, the path stays one row. Graphs keep the TOP worst paths.
+function probePanels() {
+  const P = (extra = '') => sel(`network=~"$network"${extra ? `, ${extra}` : ''}`);
+  const path = '{{network}}: {{node}} → {{peer_node}}';
+  return [
+    stat('Overlay paths probed', [target(zero(`count(swarmnet_overlay_probe_loss_ratio{${P()}})`))], {
+      description: 'Paths (network, peer node, endpoint) the selected nodes probe. 0 when the probes are off (--probe.overlay).',
+    }),
+    stat('Overlay paths down', [target(zero(`count(swarmnet_overlay_probe_loss_ratio{${P()}} == 1)`))], {
+      thresholds: BAD, description: 'Paths whose last round lost every small probe. Alert: SwarmnetOverlayPathDown, when it lasts.',
+    }),
+    stat('Overlay paths losing probes', [target(zero(`count(swarmnet_overlay_probe_loss_ratio{${P()}} > 0 < 1)`))], {
+      thresholds: BAD, description: 'Paths whose last round lost some of its small probes, not all. Alert: SwarmnetOverlayPathLossy, when it lasts.',
+    }),
+    stat('Full-size paths failing', [target(zero(`count(swarmnet_overlay_probe_full_size_ok{${P()}} == 0)`))], {
+      thresholds: BAD, description: 'Paths whose last full-size probe (the overlay MTU, DF set) was not answered: an MTU blackhole when small probes pass. Alert: SwarmnetOverlayFullSizePathBroken.',
+    }),
+    timeline(`Probe loss by network and peer (worst ${TOP})`, [
+      target(top(`max by (node, network, peer_node) (swarmnet_overlay_probe_loss_ratio{${P()}})`), path),
+    ], {
+      unit: 'percentunit', min: 0,
+      thresholds: { mode: ThresholdsMode.Absolute, steps: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 1 }] },
+      description: 'Share of the small ICMP echo probes of each round lost, from each node to each peer node of each overlay network: green all answered, orange some lost, red all lost.',
+    }),
+    timeline(`Full-size probe by network and peer (worst ${TOP})`, [
+      target(`bottomk(${TOP}, min by (node, network, peer_node) (swarmnet_overlay_probe_full_size_ok{${P()}}))`, path),
+    ], {
+      thresholds: { mode: ThresholdsMode.Absolute, steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
+      mappings: [{ type: MappingType.ValueToText, options: { 0: { text: 'lost', color: 'red', index: 0 }, 1: { text: 'answered', color: 'green', index: 1 } } }],
+      description: 'Whether the full-size probe of each round (as large as the overlay MTU, DF set) was answered. Lost while the small probes pass: the underlay cannot carry the overlay MTU plus 50 bytes of VXLAN (moby#41775).',
+    }),
+    ts(`Probe round-trip time by network and peer (top ${TOP})`, [
+      target(top(`max by (node, network, peer_node) (swarmnet_overlay_probe_rtt_seconds{${P()}})`), path),
+    ], { unit: 's', min: 0, description: 'Mean RTT of the answered small probes of each round; a gap when none was answered.' }),
+    table('Overlay path probes (last round)', [
+      target(`${PROBE_PATH}(swarmnet_overlay_probe_loss_ratio{${P()}})`),
+      target(`1000 * ${PROBE_PATH}(swarmnet_overlay_probe_rtt_seconds{${P()}})`),
+      target(`${PROBE_PATH}(swarmnet_overlay_probe_full_size_ok{${P()}})`),
+      target(`${PROBE_PATH}(swarmnet_overlay_probe_mtu_bytes{${P()}})`),
+    ], {
+      w: 12,
+      merge: { 'Value #A': 'small probes lost', 'Value #B': 'RTT (ms)', 'Value #C': 'full-size answered', 'Value #D': 'full-size bytes' },
+      description: 'Every probed path of the selected nodes and networks, with its last round.',
+    }),
   ];
 }
 

@@ -34,11 +34,15 @@ const EXPECTED_ALERTS = [
   // the kernel signals
   'SwarmnetNeighbourTableNearFull', 'SwarmnetNeighbourTableOverflow', 'SwarmnetVxlanSocketDrops',
   'SwarmnetOverlayMtuTooLarge',
+  // the overlay path probes
+  'SwarmnetOverlayPathDown', 'SwarmnetOverlayFullSizePathBroken', 'SwarmnetOverlayPathLossy', 'SwarmnetOverlayProbeStalled',
 ];
 /** the only alerts that page: breakage users of the swarm's services see */
 const CRITICAL = ['SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetLbBackendDown', 'SwarmnetLbVipWithoutBackends',
   // a full neighbour table drops packets to new neighbours: connections fail
-  'SwarmnetNeighbourTableOverflow'];
+  'SwarmnetNeighbourTableOverflow',
+  // probes that do not get through: tasks on two nodes cannot talk, or not with full-size packets
+  'SwarmnetOverlayPathDown', 'SwarmnetOverlayFullSizePathBroken'];
 /** alerts about no target at all: there is no node to name */
 const NO_NODE = ['SwarmnetExporterAbsent'];
 const rules = ruleFiles().flatMap((f) => alertRules(f));
@@ -128,6 +132,11 @@ describe('alerting rules', () => {
     }
     for (const name of ['SwarmnetVxlanDropsRising', 'SwarmnetOverlayPeersMissing', 'SwarmnetOverlayL2Inconsistent', 'SwarmnetFdbGrowth']) {
       expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.network }}');
+    }
+    for (const name of ['SwarmnetOverlayPathDown', 'SwarmnetOverlayFullSizePathBroken', 'SwarmnetOverlayPathLossy']) {
+      const summary = rules.find((r) => r.alert === name)!.annotations!.summary;
+      expect(summary, name).toContain('{{ $labels.network }}');
+      expect(summary, name).toContain('{{ $labels.peer_node }}');
     }
     for (const name of ['SwarmnetLbBackendDown', 'SwarmnetLbBackendDrainingTooLong', 'SwarmnetLbServiceMissingBackends', 'SwarmnetLbVipWithoutBackends']) {
       expect(rules.find((r) => r.alert === name)!.annotations!.summary, name).toContain('{{ $labels.service }}');
