@@ -17,14 +17,19 @@ export interface NativeError {
 export interface NativeSession {
   handle: unknown;
   ports: number[];
+  /** each /proc/thread-self/net file asked for, read inside the namespace, in the order asked */
+  files: Array<Buffer | NativeError>;
 }
 
 export type NativeReply = Buffer | NativeError;
 
 /** What reading namespaces needs from the addon: sessions of netlink sockets. */
 export interface NetlinkSessions {
-  /** On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home. */
-  open(nsPath: string | null, protocols: number[], timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })>;
+  /**
+   * On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, read each
+   * /proc/thread-self/net/<name> of `procNetFiles` (at most 2, e.g. "snmp": the file shows the thread's namespace), return home.
+   */
+  open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[]): Promise<NativeSession | (NativeError & { namespace: true })>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */
