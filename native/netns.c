@@ -15,6 +15,8 @@
 //   counters()               -> { nsEntries }: setns() calls into a namespace so far
 //   enterNetnsOnThisThread(nsPath) -> null | { errno, syscall, message }
 //                            setns() on the calling thread itself, for good (CLI only)
+//   probe(nsPath | null, destinations[], packets[], timeoutMs)
+//                            ICMP echo from inside a namespace (native/probe.c)
 //   maxRequests, maxProtocols
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,10 +33,8 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <node_api.h>
+#include "common.h"
 
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
 // the one place the per-exchange request limit is set; TypeScript reads it as maxRequests
 #define MAX_REQUESTS 8
 #define MAX_PROTOCOLS 4
@@ -139,26 +139,40 @@ static void read_proc_net(proc_file_t *f) {
   f->len = len;
 }
 
+// Enter the namespace at path on this thread; *home is the thread's own, to
+// return to with leave_netns. false (with err and syscall set): still home.
+bool enter_netns(const char *path, int *home, int *err, const char **syscall) {
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) { *err = errno; *syscall = "open"; return false; }
+  struct statfs st;
+  if (fstatfs(target, &st) < 0) { *err = errno; *syscall = "fstatfs"; close(target); return false; }
+  // A removed container's file lingers as a plain file for a while.
+  if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
+    close(target); *err = EINVAL; *syscall = "nsfs"; return false;
+  }
+  *home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (*home < 0) { *err = errno; *syscall = "open(self)"; close(target); return false; }
+  if (setns(target, CLONE_NEWNET) < 0) { *err = errno; *syscall = "setns"; close(target); close(*home); *home = -1; return false; }
+  close(target);
+  atomic_fetch_add(&ns_entries, 1);
+  return true;
+}
+
+void leave_netns(int home) {
+  if (setns(home, CLONE_NEWNET) < 0) {
+    // A pool thread stuck in a foreign namespace would corrupt unrelated work.
+    fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(home);
+}
+
 static void open_execute(napi_env env, void *data) {
   (void)env;
   open_t *o = data;
   session_t *s = o->s;
   int home = -1;
-  if (o->ns_path) {
-    int target = open(o->ns_path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) { o->err = errno; o->syscall = "open"; return; }
-    struct statfs st;
-    if (fstatfs(target, &st) < 0) { o->err = errno; o->syscall = "fstatfs"; close(target); return; }
-    // A removed container's file lingers as a plain file for a while.
-    if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
-      close(target); o->err = EINVAL; o->syscall = "nsfs"; return;
-    }
-    home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0) { o->err = errno; o->syscall = "open(self)"; close(target); return; }
-    if (setns(target, CLONE_NEWNET) < 0) { o->err = errno; o->syscall = "setns"; close(target); close(home); return; }
-    close(target);
-    atomic_fetch_add(&ns_entries, 1);
-  }
+  if (o->ns_path && !enter_netns(o->ns_path, &home, &o->err, &o->syscall)) return;
   // Sockets stay bound to the namespace they were made in: make them all,
   // then leave at once so this pool thread never runs anything else there.
   for (size_t i = 0; i < s->n; i++) {
@@ -166,20 +180,13 @@ static void open_execute(napi_env env, void *data) {
     if (s->fd[i] < 0 && !o->err) { o->err = errno; o->syscall = "socket"; }
   }
   if (!o->err) for (size_t i = 0; i < o->nfiles; i++) read_proc_net(&o->files[i]);
-  if (home >= 0) {
-    if (setns(home, CLONE_NEWNET) < 0) {
-      // A pool thread stuck in a foreign namespace would corrupt unrelated work.
-      fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
-      abort();
-    }
-    close(home);
-  }
+  if (home >= 0) leave_netns(home);
   if (o->err) session_close_fds(s);
 }
 
-static void free_bytes(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
+void free_bytes(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
 
-static napi_value make_error(napi_env env, int err, const char *syscall) {
+napi_value make_error(napi_env env, int err, const char *syscall) {
   napi_value obj, v;
   napi_create_object(env, &obj);
   const char *name = strerrorname_np(err);
@@ -239,12 +246,12 @@ static void open_complete(napi_env env, napi_status status, void *data) {
   free(o);
 }
 
-static napi_value throw_type(napi_env env, const char *what) {
+napi_value throw_type(napi_env env, const char *what) {
   napi_throw_type_error(env, NULL, what);
   return NULL;
 }
 
-static bool get_timeout(napi_env env, napi_value v, int *out) {
+bool get_timeout(napi_env env, napi_value v, int *out) {
   int32_t t;
   if (napi_get_value_int32(env, v, &t) != napi_ok || t <= 0) return false;
   *out = t;
@@ -564,6 +571,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "close", v);
   napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);
   napi_set_named_property(env, exports, "counters", v);
+  napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &v);
+  napi_set_named_property(env, exports, "probe", v);
   napi_create_function(env, "enterNetnsOnThisThread", NAPI_AUTO_LENGTH, js_enter_here, NULL, &v);
   napi_set_named_property(env, exports, "enterNetnsOnThisThread", v);
   napi_create_uint32(env, MAX_REQUESTS, &v);
