@@ -5,6 +5,7 @@ import * as ipvs from './ipvs.js';
 import * as neighbour from './neighbour.js';
 import * as udp from './udp.js';
 import * as mtu from './mtu.js';
+import * as probe from './probe.js';
 import * as self from './self.js';
 import * as swarm from './swarm.js';
 
@@ -29,6 +30,7 @@ export const CATALOG: Array<{ section: string; defs: MetricDef[] }> = [
   { section: 'Neighbour tables (ARP/ND over rtnetlink: global limits from the host namespace, entries per namespace)', defs: defsOf(neighbour) },
   { section: 'VXLAN receive path (UDP sockets over sock_diag, host namespace by default; UDP counters from the namespace\'s /proc/net/snmp)', defs: defsOf(udp) },
   { section: 'Overlay MTU (interfaces of each overlay network against the underlay MTU less 50 bytes of VXLAN)', defs: defsOf(mtu) },
+  { section: 'Overlay path probes (--probe.overlay, off by default: ICMP echo to every peer node, from the prober\'s last round)', defs: defsOf(probe) },
   { section: 'Exporter health', defs: defsOf(self) },
 ];
 
