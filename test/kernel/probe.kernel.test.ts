@@ -78,6 +78,9 @@ describe('the ICMP probe on this kernel, against ping -M do', () => {
       expect(kind).toBe('ping');
       expect(t!.rttSeconds).toHaveLength(3);
       expect(t!.fullSize).toEqual({ ok: true });
+      // the router's refusal reaches a ping socket's error queue the same way
+      expect((await probe([FAR], 1500)).targets[0]).toMatchObject({ rttSeconds: [expect.any(Number), expect.any(Number), expect.any(Number)],
+        fullSize: { ok: false, reason: 'EMSGSIZE', mtu: 1400 } });
     } finally {
       sh(`ip netns exec ${src} sysctl -qw net.ipv4.ping_group_range="1 0"`);
     }
