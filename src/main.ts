@@ -5,7 +5,7 @@ import { commandsHelp, isCommand, runCommand } from './cli/index.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
 import { createLogger } from './log.js';
-import { missingOwnCapabilities } from './capabilities.js';
+import { NEEDED_CAPABILITIES, PROBE_CAPABILITY, missingOwnCapabilities } from './capabilities.js';
 import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
@@ -54,7 +54,7 @@ export async function run(cfg: Config) {
     prober.start();
   }
   // one line naming what is missing, instead of a warning per namespace at every new namespace
-  const missing = missingOwnCapabilities() ?? [];
+  const missing = missingOwnCapabilities(cfg.probe ? [...NEEDED_CAPABILITIES, PROBE_CAPABILITY] : NEEDED_CAPABILITIES) ?? [];
   if (missing.length > 0) {
     log.warn({ missing: missing.map((c) => c.name) },
       `missing capabilities: ${missing.map((c) => `${c.name} (${c.cost})`).join('; ')}; everything else is served and each failure is counted in swarmnet_exporter_errors_total`);

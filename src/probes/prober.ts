@@ -118,6 +118,8 @@ export class OverlayProber {
   }
 
   private async probeNetwork(plan: ProbePlan, round: number): Promise<NetworkRound | undefined> {
+    // no peer node with an endpoint: nothing to send, no namespace to enter
+    if (plan.targets.length === 0) return { networkId: plan.networkId, network: plan.network, netns: plan.source.name, mtuBytes: 0, finishedAt: Date.now(), peers: [] };
     const mtu = await this.overlayMtu(plan);
     if (mtu === undefined) return undefined;
     const peers: PeerResult[] = [];
