@@ -8,6 +8,7 @@
 // Services[].Tasks[] with EndpointIP and Info["Host IP"]); the lowest endpoint
 // address of each node, so a round probes the same endpoint as the last one
 // while it lives.
+import { lbNetnsName, overlayNetnsName } from '../docker/resolve.js';
 import type { DockerState, NetworkState } from '../docker/state.js';
 import type { NetnsRef } from '../kernel/netns.js';
 
@@ -41,7 +42,7 @@ const ipKey = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + N
 const isIpv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
 
 function sourceOf(net: NetworkState, state: DockerState, byName: ReadonlyMap<string, NetnsRef>): NetnsRef | undefined {
-  const lb = byName.get(`lb_${net.id.slice(0, 9)}`);
+  const lb = byName.get(lbNetnsName(net.id));
   if (lb) return lb;
   if (net.ingress) {
     const sbox = byName.get('ingress_sbox');
@@ -62,7 +63,7 @@ export function planProbes(state: DockerState, refs: readonly NetnsRef[]): PlanR
   const skipped: PlanResult['skipped'] = [];
   for (const net of [...state.networks].sort((a, b) => a.name.localeCompare(b.name))) {
     if (net.driver !== 'overlay') continue;
-    const overlay = byName.get(`1-${net.id.slice(0, 10)}`);
+    const overlay = byName.get(overlayNetnsName(net.id));
     // only the networks this node takes part in (it has their namespace)
     if (!overlay) continue;
     if (!net.verbose) {
