@@ -35,7 +35,8 @@ export async function run(cfg: Config) {
   docker.start();
   // --probe.overlay: the prober runs its own rounds; the scrape reads its cache through the probe collector
   let prober: OverlayProber | undefined;
-  const collectors = cfg.probe ? [...cfg.collectors, probeCollector({ results: () => prober?.results() ?? [] })] : cfg.collectors;
+  const collectors = cfg.probe ? [...cfg.collectors, probeCollector({ results: () => prober?.results() ?? [] },
+    { networkInclude: cfg.networkInclude, networkExclude: cfg.networkExclude })] : cfg.collectors;
   const scraper = new Scraper({
     readers: createReaders({ ipvsKinds: cfg.ipvsKinds }),
     netnsDirs: cfg.netnsDirs,

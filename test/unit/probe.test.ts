@@ -179,6 +179,15 @@ describe('probe collector', () => {
       `swarmnet_overlay_probe_mtu_bytes{${l3}} 1450`, 'swarmnet_overlay_probe_last_round_timestamp_seconds{network="appnet",netns="lb_abcdef012"} 1700000000.5',
     ]) expect(text).toContain(line);
     expect(text).not.toContain(`swarmnet_overlay_probe_rtt_seconds{${l3}}`);
+    // --network.include / --network.exclude keep or drop a network's probes as they do its namespaces
+    const render = (opts: Parameters<typeof probeCollector>[1]) => {
+      const set = new FamilySet();
+      probeCollector({ results: () => [round, { ...round, network: 'backnet' }] }, opts).collect(snapshotOf([]), set);
+      return [...new Set(set.all().flatMap((f) => f.samples.map((s) => s.labels.network)))];
+    };
+    expect(render({})).toEqual(['appnet', 'backnet']);
+    expect(render({ networkInclude: /^back/ })).toEqual(['backnet']);
+    expect(render({ networkExclude: /^back/ })).toEqual(['appnet']);
   });
 });
 
