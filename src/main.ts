@@ -51,7 +51,10 @@ export async function run(cfg: Config) {
     version: { version: VERSION, revision: REVISION },
   }, { native, docker }, log);
   if (cfg.probe) {
-    prober = new OverlayProber({ native, docker, netnsDirs: cfg.netnsDirs, ...cfg.probe, errors: scraper.errors, log: log.child({ component: 'probe' }) });
+    prober = new OverlayProber({
+      native, docker, netnsDirs: cfg.netnsDirs, ...cfg.probe, errors: scraper.errors, log: log.child({ component: 'probe' }),
+      networkFilter: (n) => (!cfg.networkInclude || cfg.networkInclude.test(n)) && !(cfg.networkExclude?.test(n) ?? false),
+    });
     prober.start();
   }
   // one line naming what is missing, instead of a warning per namespace at every new namespace

@@ -46,6 +46,8 @@ export interface ProberOptions {
   count: number;
   errors: ErrorSink;
   log: Logger;
+  /** networks (by name) to probe (--network.include / --network.exclude); default all */
+  networkFilter?: (network: string) => boolean;
 }
 
 /** targets per probe() call: the addon takes 512 packets (count + 1 each) */
@@ -91,7 +93,10 @@ export class OverlayProber {
     try {
       const state = this.opts.docker.state().state;
       const { namespaces } = await discoverNetns(this.opts.netnsDirs, false);
-      const { plans, skipped } = planProbes(state, namespaces);
+      const wanted = this.opts.networkFilter ?? (() => true);
+      const planned = planProbes(state, namespaces);
+      const plans = planned.plans.filter((p) => wanted(p.network));
+      const skipped = planned.skipped.filter((s) => wanted(s.network));
       for (const s of skipped) {
         this.opts.errors.record(SOURCE, s.reason, s.network, s.reason === 'no_source'
           ? `overlay probes: network ${s.network} has no lb_ endpoint, ingress_sbox or attached container on this node to send from`

@@ -86,6 +86,13 @@ describe('the overlay prober on namespaces shaped as Docker makes them', () => {
     await prober.runRound();
     expect(errors.count('probe', 'vanished')).toBe(2);
     expect(lines.map((l) => [l.reason, l.msg.split(':')[0]])).toEqual([['vanished', 'overlay probes of network gonenet from lb_012345678']]);
+    // a network left out (--network.exclude) is neither entered nor probed
+    const only = new OverlayProber({ native, docker, netnsDirs: [dir], intervalMs: 5000, timeoutMs: 300, count: 1, errors, log, networkFilter: (n) => n !== 'gonenet' });
+    const before = native.counters().nsEntries;
+    await only.runRound();
+    expect(native.counters().nsEntries - before).toBe(2);
+    expect(only.results().map((r) => r.network)).toEqual(['appnet']);
+    expect(errors.count('probe', 'vanished')).toBe(2);
   });
 
   it('without CAP_NET_RAW where ping_group_range leaves it out: no probe, the reason named, counted every round and logged once', () => {
