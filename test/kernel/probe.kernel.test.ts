@@ -124,6 +124,22 @@ describe('the ICMP probe on this kernel, against ping -M do', () => {
     expect(ping(FAR, 1400 - 28).ok).toBe(true);
   });
 
+  it('sees a repaired path at once, where IP_PMTUDISC_DO (ping -M do) keeps refusing from the cached path MTU', async () => {
+    sh(`ip -n ${r} link set r1 mtu 1500
+ip -n ${far} link set f0 mtu 1500`);
+    try {
+      expect((await probe([FAR], 1500)).targets[0]!.fullSize).toEqual({ ok: true });
+      // the kernel still holds the 1400 learned above for this destination (ip route get shows it), and DO obeys it
+      expect(sh(`ip -n ${src} route get ${FAR}`)).toMatch(/mtu 1400/);
+      const p = ping(FAR, 1500 - 28, 1);
+      expect(p.ok).toBe(false);
+      expect(p.out).toMatch(/message too long, mtu ?= ?1400/i);
+    } finally {
+      sh(`ip -n ${r} link set r1 mtu 1400
+ip -n ${far} link set f0 mtu 1400`);
+    }
+  });
+
   it('says what is missing when no ICMP socket can be opened: CAP_NET_RAW or ping_group_range', () => {
     const script = join('/tmp', `swpr-noraw-${process.pid}.mjs`);
     writeFileSync(script, `import { loadNative } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'dist', 'kernel', 'native.js'))};
