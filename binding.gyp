@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "swarmnet_netns",
-      "sources": ["native/netns.c"],
+      "sources": ["native/netns.c", "native/probe.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
     }
   ]

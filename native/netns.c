@@ -3,14 +3,20 @@
 // exchange raw netlink bytes over those sockets as many rounds as the caller
 // needs, and close them. All encoding and decoding lives in TypeScript.
 //
-//   open(nsPath | null, protocols[], timeoutMs)
-//     -> Promise<{ handle, ports[] } | { errno, syscall, message, namespace: true }>
+//   open(nsPath | null, protocols[], timeoutMs, procNetFiles?[])
+//     -> Promise<{ handle, ports[], files[] } | { errno, syscall, message, namespace: true }>
+//                            files: the bytes of each /proc/thread-self/net/<name>
+//                            (e.g. "snmp"), read while the thread is in the namespace
+//                            (that file shows the calling thread's namespace), or
+//                            { errno, syscall, message }
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
 //   counters()               -> { nsEntries }: setns() calls into a namespace so far
 //   enterNetnsOnThisThread(nsPath) -> null | { errno, syscall, message }
 //                            setns() on the calling thread itself, for good (CLI only)
+//   probe(nsPath | null, destinations[], packets[], timeoutMs)
+//                            ICMP echo from inside a namespace (native/probe.c)
 //   maxRequests, maxProtocols
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,15 +33,17 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <node_api.h>
+#include "common.h"
 
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
 // the one place the per-exchange request limit is set; TypeScript reads it as maxRequests
 #define MAX_REQUESTS 8
 #define MAX_PROTOCOLS 4
 #define RECV_BUF (64 * 1024)
 #define MAX_REPLY (256u * 1024u * 1024u)
+// /proc/thread-self/net files one open() may read, and the most bytes of each
+#define MAX_FILES 2
+#define MAX_FILE_NAME 32
+#define MAX_FILE_BYTES (1024u * 1024u)
 
 static atomic_ulong ns_entries;
 
@@ -82,52 +90,103 @@ static int open_socket(int proto, unsigned *port) {
 }
 
 typedef struct {
+  char name[MAX_FILE_NAME];
+  unsigned char *data;
+  size_t len;
+  int err;
+  const char *syscall;
+} proc_file_t;
+
+typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *ns_path;  // NULL: the exporter's own namespace
   session_t *s;
+  size_t nfiles;
+  proc_file_t files[MAX_FILES];
   int err;
   const char *syscall;
 } open_t;
+
+// The calling thread's /proc/thread-self/net/<name>, whole: it shows the
+// namespace the thread is in at the time of the read.
+static void read_proc_net(proc_file_t *f) {
+  char path[64 + MAX_FILE_NAME];
+  snprintf(path, sizeof path, "/proc/thread-self/net/%s", f->name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { f->err = errno; f->syscall = "open(proc)"; return; }
+  size_t cap = 4096, len = 0;
+  unsigned char *buf = malloc(cap);
+  if (!buf) { close(fd); f->err = ENOMEM; f->syscall = "malloc"; return; }
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MAX_FILE_BYTES) { f->err = EFBIG; f->syscall = "read(proc)"; break; }
+      unsigned char *grown = realloc(buf, cap * 2);
+      if (!grown) { f->err = ENOMEM; f->syscall = "realloc"; break; }
+      buf = grown; cap *= 2;
+    }
+    ssize_t got = read(fd, buf + len, cap - len);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      f->err = errno; f->syscall = "read(proc)"; break;
+    }
+    if (got == 0) break;
+    len += (size_t)got;
+  }
+  close(fd);
+  if (f->err) { free(buf); return; }
+  f->data = buf;
+  f->len = len;
+}
+
+// Enter the namespace at path on this thread; *home is the thread's own, to
+// return to with leave_netns. false (with err and syscall set): still home.
+bool enter_netns(const char *path, int *home, int *err, const char **syscall) {
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) { *err = errno; *syscall = "open"; return false; }
+  struct statfs st;
+  if (fstatfs(target, &st) < 0) { *err = errno; *syscall = "fstatfs"; close(target); return false; }
+  // A removed container's file lingers as a plain file for a while.
+  if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
+    close(target); *err = EINVAL; *syscall = "nsfs"; return false;
+  }
+  *home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (*home < 0) { *err = errno; *syscall = "open(self)"; close(target); return false; }
+  if (setns(target, CLONE_NEWNET) < 0) { *err = errno; *syscall = "setns"; close(target); close(*home); *home = -1; return false; }
+  close(target);
+  atomic_fetch_add(&ns_entries, 1);
+  return true;
+}
+
+void leave_netns(int home) {
+  if (setns(home, CLONE_NEWNET) < 0) {
+    // A pool thread stuck in a foreign namespace would corrupt unrelated work.
+    fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(home);
+}
 
 static void open_execute(napi_env env, void *data) {
   (void)env;
   open_t *o = data;
   session_t *s = o->s;
   int home = -1;
-  if (o->ns_path) {
-    int target = open(o->ns_path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) { o->err = errno; o->syscall = "open"; return; }
-    struct statfs st;
-    if (fstatfs(target, &st) < 0) { o->err = errno; o->syscall = "fstatfs"; close(target); return; }
-    // A removed container's file lingers as a plain file for a while.
-    if ((unsigned long)st.f_type != (unsigned long)NSFS_MAGIC) {
-      close(target); o->err = EINVAL; o->syscall = "nsfs"; return;
-    }
-    home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home < 0) { o->err = errno; o->syscall = "open(self)"; close(target); return; }
-    if (setns(target, CLONE_NEWNET) < 0) { o->err = errno; o->syscall = "setns"; close(target); close(home); return; }
-    close(target);
-    atomic_fetch_add(&ns_entries, 1);
-  }
+  if (o->ns_path && !enter_netns(o->ns_path, &home, &o->err, &o->syscall)) return;
   // Sockets stay bound to the namespace they were made in: make them all,
   // then leave at once so this pool thread never runs anything else there.
   for (size_t i = 0; i < s->n; i++) {
     s->fd[i] = open_socket(s->proto[i], &s->port[i]);
     if (s->fd[i] < 0 && !o->err) { o->err = errno; o->syscall = "socket"; }
   }
-  if (home >= 0) {
-    if (setns(home, CLONE_NEWNET) < 0) {
-      // A pool thread stuck in a foreign namespace would corrupt unrelated work.
-      fprintf(stderr, "swarmnet_netns: cannot return to own network namespace: %s\n", strerror(errno));
-      abort();
-    }
-    close(home);
-  }
+  if (!o->err) for (size_t i = 0; i < o->nfiles; i++) read_proc_net(&o->files[i]);
+  if (home >= 0) leave_netns(home);
   if (o->err) session_close_fds(s);
 }
 
-static napi_value make_error(napi_env env, int err, const char *syscall) {
+void free_bytes(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
+
+napi_value make_error(napi_env env, int err, const char *syscall) {
   napi_value obj, v;
   napi_create_object(env, &obj);
   const char *name = strerrorname_np(err);
@@ -166,19 +225,33 @@ static void open_complete(napi_env env, napi_status status, void *data) {
       napi_set_element(env, ports, (uint32_t)i, v);
     }
     napi_set_named_property(env, result, "ports", ports);
+    napi_value files;
+    napi_create_array_with_length(env, o->nfiles, &files);
+    for (size_t i = 0; i < o->nfiles; i++) {
+      proc_file_t *f = &o->files[i];
+      if (f->err) {
+        v = make_error(env, f->err, f->syscall);
+      } else {
+        napi_create_external_buffer(env, f->len, f->data, free_bytes, NULL, &v);
+        f->data = NULL;
+      }
+      napi_set_element(env, files, (uint32_t)i, v);
+    }
+    napi_set_named_property(env, result, "files", files);
     napi_resolve_deferred(env, o->deferred, result);
   }
+  for (size_t i = 0; i < o->nfiles; i++) free(o->files[i].data);
   free(o->ns_path);
   napi_delete_async_work(env, o->work);
   free(o);
 }
 
-static napi_value throw_type(napi_env env, const char *what) {
+napi_value throw_type(napi_env env, const char *what) {
   napi_throw_type_error(env, NULL, what);
   return NULL;
 }
 
-static bool get_timeout(napi_env env, napi_value v, int *out) {
+bool get_timeout(napi_env env, napi_value v, int *out) {
   int32_t t;
   if (napi_get_value_int32(env, v, &t) != napi_ok || t <= 0) return false;
   *out = t;
@@ -186,10 +259,10 @@ static bool get_timeout(napi_env env, napi_value v, int *out) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs)");
+  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs, procNetFiles?)");
   int timeout;
   if (!get_timeout(env, argv[2], &timeout)) return throw_type(env, "timeoutMs must be a positive integer");
   (void)timeout;  // opening never waits on the kernel; kept for a uniform call shape
@@ -221,6 +294,30 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_get_value_string_utf8(env, argv[0], o->ns_path, len + 1, &len);
   } else if (t != napi_null) {
     free(s); free(o); return throw_type(env, "nsPath must be a string or null");
+  }
+  if (argc >= 4) {
+    napi_valuetype ft;
+    napi_typeof(env, argv[3], &ft);
+    uint32_t nf = 0;
+    bool files_ok = ft == napi_undefined;
+    if (!files_ok && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {
+      napi_get_array_length(env, argv[3], &nf);
+      files_ok = nf <= MAX_FILES;
+      for (uint32_t i = 0; files_ok && i < nf; i++) {
+        napi_value v;
+        size_t len = 0;
+        napi_get_element(env, argv[3], i, &v);
+        char *name = o->files[i].name;
+        files_ok = napi_get_value_string_utf8(env, v, name, MAX_FILE_NAME, &len) == napi_ok && len > 0 && len < MAX_FILE_NAME - 1;
+        // a plain file name of /proc/net: no path, no dot
+        for (size_t k = 0; files_ok && k < len; k++) {
+          char c = name[k];
+          files_ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        }
+      }
+      o->nfiles = nf;
+    }
+    if (!files_ok) { free(o->ns_path); free(s); free(o); return throw_type(env, "procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])"); }
   }
   o->s = s;
   napi_value promise, name;
@@ -314,8 +411,6 @@ static void exchange_execute(napi_env env, void *data) {
   }
 }
 
-static void free_reply(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
-
 static void exchange_complete(napi_env env, napi_status status, void *data) {
   exchange_t *x = data;
   if (status != napi_ok) {
@@ -332,7 +427,7 @@ static void exchange_complete(napi_env env, napi_status status, void *data) {
       if (r->err) {
         item = make_error(env, r->err, r->syscall);
       } else {
-        napi_create_external_buffer(env, r->reply_len, r->reply, free_reply, NULL, &item);
+        napi_create_external_buffer(env, r->reply_len, r->reply, free_bytes, NULL, &item);
         r->reply = NULL;
       }
       napi_set_element(env, result, (uint32_t)i, item);
@@ -476,6 +571,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "close", v);
   napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);
   napi_set_named_property(env, exports, "counters", v);
+  napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &v);
+  napi_set_named_property(env, exports, "probe", v);
   napi_create_function(env, "enterNetnsOnThisThread", NAPI_AUTO_LENGTH, js_enter_here, NULL, &v);
   napi_set_named_property(env, exports, "enterNetnsOnThisThread", v);
   napi_create_uint32(env, MAX_REQUESTS, &v);

@@ -25,6 +25,13 @@ export const NEEDED_CAPABILITIES: readonly Capability[] = [
   },
 ];
 
+/** Needed only with --probe.overlay. */
+export const PROBE_CAPABILITY: Capability = {
+  name: 'CAP_NET_RAW', bit: 13,
+  cost: '--probe.overlay cannot open raw ICMP sockets: no probes from namespaces whose net.ipv4.ping_group_range leaves the exporter\'s group out (Docker\'s lb_ namespaces do)',
+  expectedFailures: [{ source: 'probe', reason: 'permission' }],
+};
+
 /** The effective capability set from /proc/<pid>/status text (the CapEff line, hex). */
 export function effectiveCapabilities(status: string): bigint {
   const hex = /^CapEff:\s*([0-9a-f]+)\s*$/m.exec(status)?.[1];
@@ -37,9 +44,9 @@ export function missingCapabilities(effective: bigint, needed: readonly Capabili
 }
 
 /** The capabilities this process lacks; undefined where the kernel does not say (not Linux). */
-export function missingOwnCapabilities(): Capability[] | undefined {
+export function missingOwnCapabilities(needed: readonly Capability[] = NEEDED_CAPABILITIES): Capability[] | undefined {
   try {
-    return missingCapabilities(effectiveCapabilities(readFileSync('/proc/self/status', 'utf8')));
+    return missingCapabilities(effectiveCapabilities(readFileSync('/proc/self/status', 'utf8')), needed);
   } catch {
     return undefined;
   }

@@ -33,6 +33,10 @@ export function flagDefs(): FlagDef[] {
     { name: 'collector.ipvs.netns-kinds', type: 'list', default: ['lb', 'ingress_sbox'], placeholder: 'KIND', help: 'Namespace kinds where IPVS services and backends are read; repeatable (swarm programs IPVS only in lb and ingress_sbox).' },
     { name: 'collector.udp.ports', type: 'list', default: ['4789'], placeholder: 'PORT', help: 'UDP ports whose sockets the udp collector reports (queue, buffer, drops): the VXLAN port, and the swarm\'s data-path port if it was changed (docker swarm init --data-path-port); repeatable. Ports of the VXLAN devices the exporter sees are added.' },
     { name: 'collector.netdev.extended-stats', type: 'bool', default: false, help: 'Also export the physical-layer interface error counters (length, CRC, frame, FIFO-less aborts, heartbeat, window, collisions, nohandler, otherhost): 9 more series per interface.' },
+    { name: 'probe.overlay', type: 'bool', default: false, help: 'Probe every overlay network\'s path to each peer node: ICMP echo from a namespace of this node on the network (its lb_ endpoint, ingress_sbox, or a task sandbox) to one task endpoint on every peer node, count small probes and one full-size probe at the overlay MTU with DF, every interval, off the scrape path (the scrape reads the last round). Needs CAP_NET_RAW, or the exporter\'s group in net.ipv4.ping_group_range of those namespaces.' },
+    { name: 'probe.overlay.interval', type: 'string', default: '15s', placeholder: 'DURATION', help: 'Time between two probe rounds (a round never overlaps the next).' },
+    { name: 'probe.overlay.timeout', type: 'string', default: '1s', placeholder: 'DURATION', help: 'How long one network\'s probes wait for replies (networks are probed one after another); under the interval.' },
+    { name: 'probe.overlay.count', type: 'string', default: '3', placeholder: 'N', help: 'Small probes per peer node per round (1 to 100), on top of the one full-size probe.' },
     ...allCollectors().map((c): FlagDef => ({ name: `collector.${c.name}`, type: 'bool', default: c.defaultEnabled, help: `Enable the ${c.name} collector: ${c.help}.` })),
     { name: 'help', type: 'bool', default: false, help: 'Show this help.' },
     { name: 'version', type: 'bool', default: false, help: 'Show the version.' },
@@ -62,6 +66,8 @@ export interface Config {
   logFormat: LogFormat;
   collectors: Collector[];
   ipvsKinds: NetnsKind[];
+  /** --probe.overlay and its settings; undefined when off */
+  probe?: { intervalMs: number; timeoutMs: number; count: number };
   help: boolean;
   version: boolean;
 }
@@ -135,9 +141,20 @@ export function loadConfig(argv: string[]): Config {
     })
       .filter((c) => v.get(`collector.${c.name}`) === true),
     ipvsKinds: netnsKinds(v.get('collector.ipvs.netns-kinds') as string[], 'collector.ipvs.netns-kinds'),
+    probe: v.get('probe.overlay') === true ? probeConfig(str) : undefined,
     help: v.get('help') === true,
     version: v.get('version') === true,
   };
+}
+
+function probeConfig(str: (k: string) => string): NonNullable<Config['probe']> {
+  const intervalMs = duration(str('probe.overlay.interval'), 'probe.overlay.interval');
+  const timeoutMs = duration(str('probe.overlay.timeout'), 'probe.overlay.timeout');
+  const count = Number(str('probe.overlay.count'));
+  if (intervalMs < 1000) throw new FlagError('--probe.overlay.interval: at least 1s');
+  if (timeoutMs < 10 || timeoutMs >= intervalMs) throw new FlagError('--probe.overlay.timeout: from 10ms to less than --probe.overlay.interval');
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw new FlagError(`--probe.overlay.count: "${str('probe.overlay.count')}" is not an integer from 1 to 100`);
+  return { intervalMs, timeoutMs, count };
 }
 
 function netnsKinds(kinds: string[], flag: string): NetnsKind[] {

@@ -5,11 +5,13 @@ import { commandsHelp, isCommand, runCommand } from './cli/index.js';
 import { type Config, loadConfig, netnsFilter, usage } from './config.js';
 import { FlagError } from './flags.js';
 import { createLogger } from './log.js';
-import { missingOwnCapabilities } from './capabilities.js';
+import { NEEDED_CAPABILITIES, PROBE_CAPABILITY, missingOwnCapabilities } from './capabilities.js';
 import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
 import { Scraper } from './scrape.js';
+import { probeCollector } from './collectors/probe.js';
+import { OverlayProber } from './probes/prober.js';
 import { REVISION, VERSION } from './version.js';
 
 /** No web config file: plain HTTP/1.1, no authentication, no extra headers. */
@@ -31,11 +33,15 @@ export async function run(cfg: Config) {
     taskLabel: cfg.dockerTaskLabel,
   });
   docker.start();
+  // --probe.overlay: the prober runs its own rounds; the scrape reads its cache through the probe collector
+  let prober: OverlayProber | undefined;
+  const collectors = cfg.probe ? [...cfg.collectors, probeCollector({ results: () => prober?.results() ?? [] },
+    { networkInclude: cfg.networkInclude, networkExclude: cfg.networkExclude })] : cfg.collectors;
   const scraper = new Scraper({
     readers: createReaders({ ipvsKinds: cfg.ipvsKinds }),
     netnsDirs: cfg.netnsDirs,
     hostNetns: cfg.hostNetns,
-    collectors: cfg.collectors,
+    collectors,
     concurrency: cfg.concurrency,
     defaultTimeoutMs: cfg.scrapeTimeoutMs,
     netnsFilter: netnsFilter(cfg),
@@ -44,8 +50,15 @@ export async function run(cfg: Config) {
     networkExclude: cfg.networkExclude,
     version: { version: VERSION, revision: REVISION },
   }, { native, docker }, log);
+  if (cfg.probe) {
+    prober = new OverlayProber({
+      native, docker, netnsDirs: cfg.netnsDirs, ...cfg.probe, errors: scraper.errors, log: log.child({ component: 'probe' }),
+      networkFilter: (n) => (!cfg.networkInclude || cfg.networkInclude.test(n)) && !(cfg.networkExclude?.test(n) ?? false),
+    });
+    prober.start();
+  }
   // one line naming what is missing, instead of a warning per namespace at every new namespace
-  const missing = missingOwnCapabilities() ?? [];
+  const missing = missingOwnCapabilities(cfg.probe ? [...NEEDED_CAPABILITIES, PROBE_CAPABILITY] : NEEDED_CAPABILITIES) ?? [];
   if (missing.length > 0) {
     log.warn({ missing: missing.map((c) => c.name) },
       `missing capabilities: ${missing.map((c) => `${c.name} (${c.cost})`).join('; ')}; everything else is served and each failure is counted in swarmnet_exporter_errors_total`);
@@ -60,7 +73,10 @@ export async function run(cfg: Config) {
     serverOptions: web.serverOptions,
     configure: (a) => web.register(a),
   });
-  app.addHook('onClose', async () => docker.stop());
+  app.addHook('onClose', async () => {
+    await prober?.stop();
+    await docker.stop();
+  });
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   log.info({ address: app.addresses(), tls: web.tls, http2: web.http2, webConfig: web.path, netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');
 

@@ -17,14 +17,19 @@ export interface NativeError {
 export interface NativeSession {
   handle: unknown;
   ports: number[];
+  /** each /proc/thread-self/net file asked for, read inside the namespace, in the order asked */
+  files: Array<Buffer | NativeError>;
 }
 
 export type NativeReply = Buffer | NativeError;
 
 /** What reading namespaces needs from the addon: sessions of netlink sockets. */
 export interface NetlinkSessions {
-  /** On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home. */
-  open(nsPath: string | null, protocols: number[], timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })>;
+  /**
+   * On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, read each
+   * /proc/thread-self/net/<name> of `procNetFiles` (at most 2, e.g. "snmp": the file shows the thread's namespace), return home.
+   */
+  open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[]): Promise<NativeSession | (NativeError & { namespace: true })>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */
@@ -37,7 +42,53 @@ export interface NetlinkSessions {
   readonly maxProtocols: number;
 }
 
-export interface NativeBinding extends NetlinkSessions {
+/** One ICMP message that came back: an echo reply (raw sockets: with its IP header), or anything else a raw socket sees. */
+export interface ProbeDatagram {
+  from: string;
+  /** CLOCK_MONOTONIC, nanoseconds */
+  atNs: number;
+  bytes: Buffer;
+}
+
+/** An entry of the socket's error queue (IP_RECVERR): a probe the path refused. */
+export interface ProbeQueuedError extends ProbeDatagram {
+  /** the destination of the packet that failed */
+  from: string;
+  /** ee_errno: EMSGSIZE (fragmentation needed), EHOSTUNREACH, ... */
+  errno: string;
+  /** ee_origin: 1 local, 2 ICMP */
+  origin: number;
+  /** ICMP type and code of the error, ee_info (the next hop's MTU for fragmentation needed) */
+  type: number;
+  code: number;
+  info: number;
+}
+
+export interface ProbeOutcome {
+  /** ping: SOCK_DGRAM/IPPROTO_ICMP (the kernel sets identifier and checksum); raw: SOCK_RAW (CAP_NET_RAW) */
+  kind: 'ping' | 'raw';
+  /** a ping socket's identifier (its port); 0 for raw sockets */
+  ident: number;
+  /** per packet, in the order given: when it was sent, or why not (EMSGSIZE: larger than the interface allows with DF) */
+  sent: Array<{ atNs: number } | NativeError>;
+  received: ProbeDatagram[];
+  errors: ProbeQueuedError[];
+  /** a failure after some packets went out (poll) */
+  error?: NativeError;
+}
+
+/** ICMP echo from inside a namespace: the overlay path probes. */
+export interface IcmpProbes {
+  /**
+   * On a pool thread: enter nsPath (null: our own), open an ICMP socket there (ping socket, else raw), return home;
+   * send each packet (an ICMP message) to its destination with DF, and collect what comes back until every packet
+   * is answered or timeoutMs passes. A failure to enter or to open the socket resolves to an error with `namespace`.
+   */
+  probe(nsPath: string | null, destinations: string[], packets: Array<[destination: number, icmp: Uint8Array]>, timeoutMs: number):
+    Promise<ProbeOutcome | (NativeError & { namespace: true })>;
+}
+
+export interface NativeBinding extends NetlinkSessions, IcmpProbes {
   /**
    * setns(CLONE_NEWNET) on the calling thread (the main thread), for good: for
    * the CLI's `netns exec`, whose command then forks from this thread. Never

@@ -1,19 +1,15 @@
-// A namespace's UDP counters from /proc/<pid>/net/snmp (the file shows the
-// namespace of the process it belongs to): only where a process of that
-// namespace is known, i.e. our own (/proc/self) or a namespace named by a
-// /proc/<pid>/ns/net path. Docker's namespace files name no process: there the
-// counters are not read.
-import { readFile } from 'node:fs/promises';
+// A namespace's UDP counters from /proc/net/snmp. The file shows the namespace
+// of the thread that reads it (/proc/thread-self/net/snmp), so the addon reads
+// it on the pool thread that entered the namespace, in the same trip as the
+// netlink sockets are opened (NsSession.procNetFile): every namespace the UDP
+// reader covers gets its counters, Docker's namespace files included. Parsing
+// is here, on the kernel's text.
 
 /** The Udp: line of /proc/net/snmp, by field name (InDatagrams, InErrors, RcvbufErrors...). */
 export type UdpSnmp = Record<string, number>;
 
-/** The snmp file that shows the namespace at `nsPath` (null: our own), if any. */
-export function snmpPathOf(nsPath: string | null): string | undefined {
-  if (nsPath === null) return '/proc/self/net/snmp';
-  const m = /^\/proc\/(\d+|self)\/ns\/net$/.exec(nsPath);
-  return m ? `/proc/${m[1]}/net/snmp` : undefined;
-}
+/** The /proc/thread-self/net file the UDP reader asks the addon for. */
+export const SNMP_FILE = 'snmp';
 
 /** The named section (e.g. "Udp") of /proc/net/snmp: a header line of names, then a line of values. */
 export function parseSnmp(text: string, section: string): Record<string, number> | undefined {
@@ -23,10 +19,4 @@ export function parseSnmp(text: string, section: string): Record<string, number>
   const values = lines[1]!.slice(section.length + 2).trim().split(/\s+/).map(Number);
   if (names.length !== values.length || values.some((v) => !Number.isFinite(v))) return undefined;
   return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
-}
-
-export async function readUdpSnmp(nsPath: string | null): Promise<UdpSnmp | undefined> {
-  const path = snmpPathOf(nsPath);
-  if (!path) return undefined;
-  return parseSnmp(await readFile(path, 'utf8'), 'Udp');
 }

@@ -31,6 +31,7 @@ export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, op
   const readers = opts.readers.filter((r) => r.applies(ref));
   try {
     if (readers.length > 0) {
+      const files = readers.flatMap((r) => r.procNetFiles ?? []);
       await withSession(native, ref, readers.map((r) => r.protocol), opts.timeoutMs, async (session) => {
         // every reader's first round in one exchange: links, FDB, neighbours and IPVS services together
         const rounds = readers.map((r) => r.requests(ref));
@@ -38,15 +39,16 @@ export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, op
         let offset = 0;
         for (const [i, reader] of readers.entries()) {
           const mine = replies.slice(offset, (offset += rounds[i]!.length));
+          const partial = (error: SampleError) => (sample.readerErrors ??= []).push({ need: reader.need, error });
           try {
-            await runReader(reader, mine, { session, ref, sample }, sample);
+            await runReader(reader, mine, { session, ref, sample, partial }, sample);
           } catch (err) {
             // without its interfaces a namespace has nothing to show; any other reader fails alone
             if (reader.need === 'links') throw err;
             (sample.readerErrors ??= []).push({ need: reader.need, error: classifyError(err) });
           }
         }
-      });
+      }, files);
     }
   } catch (err) {
     sample.error = classifyError(err);

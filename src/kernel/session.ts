@@ -66,17 +66,35 @@ export class NsSession {
     /** the namespace's label, for messages */
     readonly subject: string,
     private readonly timeoutMs: number,
+    private readonly files: ReadonlyMap<string, Buffer | NativeError>,
   ) {}
 
-  /** Enter `path` once (null: our own namespace) and open one socket per protocol; a failure is a SampleError. */
-  static async open(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number): Promise<NsSession> {
+  /**
+   * Enter `path` once (null: our own namespace), open one socket per protocol, and read the
+   * /proc/thread-self/net files named (e.g. "snmp") while there; a failure to enter is a SampleError.
+   */
+  static async open(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number,
+    procNetFiles: readonly string[] = []): Promise<NsSession> {
     const distinct = [...new Set(protocols)];
-    const opened = await native.open(ref.path, distinct, timeoutMs);
+    const names = [...new Set(procNetFiles)];
+    const opened = await native.open(ref.path, distinct, timeoutMs, ...(names.length > 0 ? [names] : []));
     if ('errno' in opened) {
       throw new SampleError(classifyNativeError(opened), `${ref.name}: ${opened.syscall}: ${opened.message}`);
     }
     const ports = new Map(distinct.map((p, i) => [p, opened.ports[i]!]));
-    return new NsSession(native, opened.handle, ports, ref.name, timeoutMs);
+    const files = new Map(names.map((n, i) => [n, opened.files?.[i] ?? { errno: 'EINVAL', syscall: 'open', message: 'not read' }]));
+    return new NsSession(native, opened.handle, ports, ref.name, timeoutMs, files);
+  }
+
+  /**
+   * The namespace's /proc/net/<name> as read on entry (asked for at open()), or why it could not be read.
+   * The bytes are the kernel's text; parsing is the caller's.
+   */
+  procNetFile(name: string): Buffer | SampleError {
+    const f = this.files.get(name);
+    if (f === undefined) return new SampleError('syscall', `${this.subject}: /proc/net/${name} was not asked for when the namespace was entered`);
+    if (f instanceof Uint8Array) return f;
+    return new SampleError(classifyNativeError(f), `${this.subject}: ${f.syscall}: /proc/net/${name}: ${f.message}`);
   }
 
   /**
@@ -126,8 +144,8 @@ export class NsSession {
 
 /** Open a session, run `fn`, and close it whatever happens. */
 export async function withSession<T>(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[],
-  timeoutMs: number, fn: (s: NsSession) => Promise<T>): Promise<T> {
-  const session = await NsSession.open(native, ref, protocols, timeoutMs);
+  timeoutMs: number, fn: (s: NsSession) => Promise<T>, procNetFiles: readonly string[] = []): Promise<T> {
+  const session = await NsSession.open(native, ref, protocols, timeoutMs, procNetFiles);
   try {
     return await fn(session);
   } finally {

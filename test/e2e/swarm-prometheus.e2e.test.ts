@@ -118,10 +118,6 @@ const NO_DATA_HERE: NoDataHere[] = [
     reason: 'exists only for an overlay interface whose MTU is not the underlay\'s less 50 bytes: every MTU agrees on this swarm',
   },
   {
-    families: /^swarmnet_udp_receive_(buffer_)?errors_total$/,
-    reason: 'read from /proc/<pid>/net/snmp, only where a process of the namespace is known: the stack gives the host namespace as a bind-mounted file',
-  },
-  {
     families: /^swarmnet_overlay_probe_/,
     reason: 'the overlay path probes are off unless --probe.overlay is given, and the test stack does not give it',
   },

@@ -43,6 +43,12 @@ const NOT_FROM_FIXTURES: Record<string, string> = {
   swarmnet_netns_dir_up: 'Scraper: namespace directory listing',
   swarmnet_scrape_duration_seconds: 'Scraper: timing of the whole scrape',
   swarmnet_build_info: 'Scraper: version, revision and Node.js version of the running build',
+  // --probe.overlay (off by default): the prober's rounds send ICMP on a live swarm, nothing a capture holds
+  swarmnet_overlay_probe_loss_ratio: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
+  swarmnet_overlay_probe_rtt_seconds: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
+  swarmnet_overlay_probe_full_size_ok: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
+  swarmnet_overlay_probe_mtu_bytes: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
+  swarmnet_overlay_probe_last_round_timestamp_seconds: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
   // the swarm collector writes it from the Docker cache's failure counts; the captured refresh had none
   swarmnet_exporter_errors_total: 'Docker cache failure counts: the captured refresh succeeded (errors empty)',
 };

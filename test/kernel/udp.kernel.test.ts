@@ -2,7 +2,8 @@
 // with a VXLAN device on port 4789 (the kernel's UDP socket) and a process holding
 // a small-buffered socket on 4790 that never reads, flooded until it drops. The
 // exporter's sockets are compared with `ss -uamn`, its UDP counters with the
-// namespace's /proc/net/snmp. Needs root and python3.
+// namespace's /proc/net/snmp (`ip netns exec NS cat /proc/net/snmp`), read
+// through the namespace file as through a process in it. Needs root and python3.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { udpCollector } from '../../src/collectors/udp.js';
@@ -91,24 +92,47 @@ describe('UDP socket reader on this kernel', () => {
       }
       expect(socks.find((x) => x.srcPort === 4789)!.inode).toBeGreaterThanOrEqual(0);
       expect(socks.find((x) => x.srcPort === 4790)!.meminfo!.drops).toBeGreaterThan(0);
-      // a namespace file names no process: no /proc snmp for it
-      expect(s!.udp!.snmp).toBeUndefined();
       return;
     }
   });
 
-  it('reads the namespace\'s UDP counters through a process in it, as its /proc/net/snmp lists them', async () => {
-    const [s] = await read([byPid]);
-    const file = parseSnmp(sh(`ip netns exec ${ns} cat /proc/net/snmp`), 'Udp')!;
-    expect(s!.udp!.snmp).toEqual(file);
-    expect(file.RcvbufErrors).toBeGreaterThan(0);
-    expect(s!.udp!.snmp!.RcvbufErrors).toBe(s!.udp!.sockets.find((x) => x.srcPort === 4790)!.meminfo!.drops);
+  const snmpOf = () => parseSnmp(sh(`ip netns exec ${ns} cat /proc/net/snmp`), 'Udp')!;
+
+  it('reads the namespace\'s UDP counters inside it, through its file as through a process in it, as its /proc/net/snmp lists them', async () => {
+    for (const ref of [byFile, byPid]) {
+      const before = snmpOf();
+      const entered = native.counters().nsEntries;
+      const [s] = await read([ref]);
+      // one entry for the sockets and the counters together
+      expect(native.counters().nsEntries - entered, ref.name).toBe(1);
+      expect(s!.readerErrors, ref.name).toBeUndefined();
+      expect(snmpOf(), 'nothing else sends here: the file holds still').toEqual(before);
+      expect(s!.udp!.snmp, ref.name).toEqual(before);
+      expect(before.RcvbufErrors).toBeGreaterThan(0);
+      expect(s!.udp!.snmp!.RcvbufErrors).toBe(s!.udp!.sockets.find((x) => x.srcPort === 4790)!.meminfo!.drops);
+    }
+    // the host's counters are not the namespace's
+    const [host] = await read([{ name: 'host', kind: 'other', path: null }]);
+    expect(host!.udp!.snmp).toEqual(parseSnmp(sh('cat /proc/net/snmp'), 'Udp'));
+    expect(host!.udp!.snmp).not.toEqual(snmpOf());
+  });
+
+  it('follows RcvbufErrors and InErrors of a Docker-style namespace file as its flood raises them, as the kernel counts them', async () => {
+    const before = snmpOf();
+    const [s0] = await read([byFile]);
+    flood(50);
+    const after = snmpOf();
+    const [s1] = await read([byFile]);
+    expect(s0!.udp!.snmp).toEqual(before);
+    expect(s1!.udp!.snmp).toEqual(after);
+    expect(after.RcvbufErrors! - before.RcvbufErrors!).toBe(50);
+    expect(after.InErrors! - before.InErrors!).toBe(50);
   });
 
   it('exports drops, queue and buffer of the VXLAN ports only, and the counters rise with more drops', async () => {
     const render = async (ports: number[]) => {
       const out = new FamilySet();
-      udpCollector({ ports }).collect(snapshotOf(await read([byPid])), out);
+      udpCollector({ ports }).collect(snapshotOf(await read([byFile])), out);
       return parseProm(renderPrometheus(out.all()).toString('utf8'));
     };
     const only4789 = await render([4789]);

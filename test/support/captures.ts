@@ -105,11 +105,14 @@ export function neighData(): { tables: NeighTable[]; counts: NeighbourCount[] } 
   };
 }
 
+/** test/fixtures/diag/snmp.txt: /proc/net/snmp of the capture's namespace, as the addon reads it on entry. */
+export const snmpCapture = (): Buffer => readFileSync(join(fixtures, 'diag', 'snmp.txt'));
+
 /** test/fixtures/diag decoded: the namespace's UDP sockets (IPv4 and IPv6 dumps) and its Udp snmp counters. */
 export function udpData(): UdpNsResult {
   return {
     sockets: [...decodeInetSockets(messages(diagCapture('udp4'), 'udp4')), ...decodeInetSockets(messages(diagCapture('udp6'), 'udp6'))],
-    snmp: parseSnmp(readFileSync(join(fixtures, 'diag', 'snmp.txt'), 'utf8'), 'Udp'),
+    snmp: parseSnmp(snmpCapture().toString('latin1'), 'Udp'),
   };
 }
 

@@ -25,7 +25,7 @@ import { AF_BRIDGE, AF_INET, AF_UNSPEC, getNeighRequest } from '../../src/kernel
 import { getNeighTableRequest } from '../../src/kernel/rtnl/neightbl.js';
 import { getAddrRequest } from '../../src/kernel/rtnl/addr.js';
 import { AF_INET6, IPPROTO_UDP, NETLINK_SOCK_DIAG, getInetSocketsRequest } from '../../src/kernel/diag/inet.js';
-import { type Capture, mtuCapture, diagCapture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
+import { type Capture, mtuCapture, diagCapture, snmpCapture, ipvsCapture, ipvsDestKeys, ipvsFamily, neighCapture, rtnlCapture } from './captures.js';
 
 /** What a request asks: the capture that answers it. */
 export type RequestKind = 'links' | 'fdb' | 'neigh' | 'neighCounts' | 'neighTables' | 'udp4' | 'udp6' | 'addrs' | 'family' | 'services' | `dests-${number}`;
@@ -48,6 +48,8 @@ export interface ReplayOptions {
   delayMs?: (path: string | null) => number;
   /** the most requests one exchange takes (the addon's is 8) */
   maxRequests?: number;
+  /** answer a /proc/net file read on entry otherwise than with its capture (snmp: test/fixtures/diag/snmp.txt) */
+  procNetFile?: (path: string | null, name: string) => Buffer | NativeError | undefined;
 }
 
 interface Handle {
@@ -72,7 +74,7 @@ export class ReplayNative implements NetlinkSessions {
   readonly maxRequests: number;
   readonly maxProtocols = 4;
   /** every open(), in order, successful or not */
-  readonly opens: Array<{ path: string | null; protocols: number[]; ok: boolean }> = [];
+  readonly opens: Array<{ path: string | null; protocols: number[]; files: string[]; ok: boolean }> = [];
   /** every exchange(), in order */
   readonly exchanges: ExchangeRecord[] = [];
   /** close() calls, by the path of the session closed */
@@ -135,10 +137,11 @@ export class ReplayNative implements NetlinkSessions {
     return { nsEntries: this.opens.filter((o) => o.ok && o.path !== null).length };
   }
 
-  async open(nsPath: string | null, protocols: number[], _timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })> {
+  async open(nsPath: string | null, protocols: number[], _timeoutMs: number, procNetFiles: string[] = []): Promise<NativeSession | (NativeError & { namespace: true })> {
     if (protocols.length === 0 || protocols.length > this.maxProtocols) throw new TypeError('1 to 4 protocols');
+    if (procNetFiles.length > 2) throw new TypeError('procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])');
     const errno = this.opts.openError?.(nsPath);
-    this.opens.push({ path: nsPath, protocols: [...protocols], ok: !errno });
+    this.opens.push({ path: nsPath, protocols: [...protocols], files: [...procNetFiles], ok: !errno });
     if (errno) return { errno, syscall: 'open', message: `${errno} (replayed)`, namespace: true };
     const ports = new Map(protocols.map((p) => {
       const port = SESSION_PORTS.get(p);
@@ -147,7 +150,9 @@ export class ReplayNative implements NetlinkSessions {
     }));
     const handle: Handle = { id: this.nextId++, path: nsPath, ports, closed: false };
     this.live.add(handle);
-    return { handle, ports: protocols.map((p) => ports.get(p)!) };
+    const files = procNetFiles.map((name): Buffer | NativeError => this.opts.procNetFile?.(nsPath, name)
+      ?? (name === 'snmp' ? snmpCapture() : { errno: 'ENOENT', syscall: 'open(proc)', message: `replay: no capture of /proc/net/${name}` }));
+    return { handle, ports: protocols.map((p) => ports.get(p)!), files };
   }
 
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, _timeoutMs: number): Promise<NativeReply[]> {

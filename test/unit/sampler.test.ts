@@ -58,9 +58,8 @@ describe('sampleAll over replayed kernel replies', () => {
       expect(s.neighCounts).toEqual(neigh.counts);
       // the global tables are read in the host namespace only
       expect(s.neighTables).toEqual(ref.kind === 'host' ? neigh.tables : undefined);
-      // UDP sockets too (the VXLAN sockets are the host's); a namespace file names no process: no snmp counters
-      expect(s.udp?.sockets).toEqual(ref.kind === 'host' ? udpData().sockets : undefined);
-      if (ref.kind === 'host') expect(s.udp!.snmp).toBeUndefined();
+      // UDP sockets too (the VXLAN sockets are the host's), with the snmp counters read on entry
+      expect(s.udp).toEqual(ref.kind === 'host' ? udpData() : undefined);
     }
   });
 
@@ -119,6 +118,21 @@ describe('sampleAll over replayed kernel replies', () => {
     expect(s.readerErrors?.map((e) => [e.need, e.error.reason])).toEqual([['fdb', 'permission']]);
     expect(byName.get('0123456789ab')!.fdb).toEqual(data.fdb);
     expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+  });
+
+  it('asks for /proc/net/snmp on entry only where the UDP reader reads, and keeps the sockets when it fails', async () => {
+    const { native, byName } = await sample({
+      procNetFile: (p, name) => (p === HOST.path && name === 'snmp' ? { errno: 'EACCES', syscall: 'open(proc)', message: 'Permission denied (replayed)' } : undefined),
+    });
+    for (const o of native.opens.filter((x) => x.path !== null)) expect(o.files, String(o.path)).toEqual(o.path === HOST.path ? ['snmp'] : []);
+    const host = byName.get('host')!;
+    expect(host.error).toBeUndefined();
+    expect(host.udp).toEqual({ sockets: udpData().sockets, snmp: undefined });
+    expect(host.readerErrors?.map((e) => [e.need, e.error.reason, e.error.message])).toEqual([['udp', 'permission', 'host: open(proc): /proc/net/snmp: Permission denied (replayed)']]);
+    // a file that is not /proc/net/snmp's shape is a decode failure, the sockets stand
+    const { byName: garbled } = await sample({ procNetFile: (p) => (p === HOST.path ? Buffer.from('Udp: InDatagrams\nUdp: x\n') : undefined) });
+    expect(garbled.get('host')!.udp!.sockets).toEqual(udpData().sockets);
+    expect(garbled.get('host')!.readerErrors?.map((e) => [e.need, e.error.reason])).toEqual([['udp', 'decode']]);
   });
 
   it('fails the namespace when its links cannot be read, and still closes the session', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { udpCollector, vxlanPorts } from '../../src/collectors/udp.js';
 import { AF_INET, AF_INET6, IPPROTO_UDP, decodeInetSockets, getInetSocketsRequest } from '../../src/kernel/diag/inet.js';
-import { parseSnmp, snmpPathOf } from '../../src/kernel/proc-snmp.js';
+import { parseSnmp } from '../../src/kernel/proc-snmp.js';
 import { FamilySet } from '../../src/metrics/family.js';
 import { renderPrometheus } from '../../src/metrics/render.js';
 import { captureMessages, diagCapture } from '../support/captures.js';
@@ -73,10 +73,11 @@ describe('/proc net/snmp', () => {
     expect(parseSnmp(snmpText, 'Nope')).toBeUndefined();
   });
 
-  it('knows which namespaces have a file: our own and /proc/<pid>/ns/net ones, not Docker\'s', () => {
-    expect(snmpPathOf(null)).toBe('/proc/self/net/snmp');
-    expect(snmpPathOf('/proc/1/ns/net')).toBe('/proc/1/net/snmp');
-    expect(snmpPathOf('/var/run/docker/netns/1-abcdef')).toBeUndefined();
+  it('finds no section in a file cut short, or one whose value line does not match its header', () => {
+    const header = snmpText.split('\n').find((l) => l.startsWith('Udp: '))!;
+    expect(parseSnmp(header, 'Udp')).toBeUndefined();
+    expect(parseSnmp(`${header}\nUdp: 1 2\n`, 'Udp')).toBeUndefined();
+    expect(parseSnmp(`${header}\n${header}\n`, 'Udp')).toBeUndefined();
   });
 });
 

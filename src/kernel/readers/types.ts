@@ -75,12 +75,16 @@ export interface CompleteContext {
   ref: NetnsRef;
   /** what the readers before this one produced */
   sample: Readonly<Omit<NsSample, 'durationSeconds'>>;
+  /** a part of this reader's data failed while the rest stands: recorded as the reader's failure in this namespace */
+  partial(error: SampleError): void;
 }
 
 export interface NsReader<K extends Need = Need> {
   readonly need: K;
   /** the netlink protocol its requests use */
   readonly protocol: number;
+  /** /proc/net files (e.g. "snmp") read on entering the namespace, for its complete() (NsSession.procNetFile) */
+  readonly procNetFiles?: readonly string[];
   /** namespaces it reads; the others never get its requests */
   applies(ref: NetnsRef): boolean;
   /** once per scrape, before any namespace is entered; logs its own availability changes */

@@ -5,6 +5,7 @@ import * as ipvs from './ipvs.js';
 import * as neighbour from './neighbour.js';
 import * as udp from './udp.js';
 import * as mtu from './mtu.js';
+import * as probe from './probe.js';
 import * as self from './self.js';
 import * as swarm from './swarm.js';
 
@@ -27,8 +28,9 @@ export const CATALOG: Array<{ section: string; defs: MetricDef[] }> = [
   { section: 'Swarm identity and control plane vs data plane (Docker API)', defs: defsOf(swarm) },
   { section: 'Load balancer (IPVS over generic netlink, in lb_ and ingress_sbox)', defs: defsOf(ipvs) },
   { section: 'Neighbour tables (ARP/ND over rtnetlink: global limits from the host namespace, entries per namespace)', defs: defsOf(neighbour) },
-  { section: 'VXLAN receive path (UDP sockets over sock_diag, host namespace by default; UDP counters from /proc net/snmp)', defs: defsOf(udp) },
+  { section: 'VXLAN receive path (UDP sockets over sock_diag, host namespace by default; UDP counters from the namespace\'s /proc/net/snmp)', defs: defsOf(udp) },
   { section: 'Overlay MTU (interfaces of each overlay network against the underlay MTU less 50 bytes of VXLAN)', defs: defsOf(mtu) },
+  { section: 'Overlay path probes (--probe.overlay, off by default: ICMP echo to every peer node, from the prober\'s last round)', defs: defsOf(probe) },
   { section: 'Exporter health', defs: defsOf(self) },
 ];
 

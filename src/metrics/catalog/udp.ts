@@ -1,5 +1,5 @@
 // Families of the VXLAN receive path: the kernel UDP sockets on the VXLAN ports
-// (sock_diag) and the namespace's UDP error counters (/proc net/snmp).
+// (sock_diag) and the namespace's UDP error counters (/proc/net/snmp read inside it).
 import { metric } from '../family.js';
 
 const SOCKET_LABELS = ['netns', 'port'] as const;
@@ -14,8 +14,8 @@ export const udpSocketReceiveBuffer = metric('swarmnet_udp_socket_receive_buffer
   'Receive buffer size of the UDP sockets bound to a VXLAN port: a queue that reaches it drops. From INET_DIAG_SKMEMINFO SK_MEMINFO_RCVBUF (ss -m: rb).',
   SOCKET_LABELS);
 export const udpReceiveBufferErrors = metric('swarmnet_udp_receive_buffer_errors_total', 'counter',
-  'UDP datagrams the namespace dropped because a socket\'s receive buffer was full (Udp RcvbufErrors in /proc/net/snmp). Only for namespaces whose /proc file is known: the exporter\'s own, or one given as /proc/<pid>/ns/net (e.g. --netns.host=/proc/1/ns/net).',
+  'UDP datagrams the namespace dropped because a socket\'s receive buffer was full (Udp RcvbufErrors of the namespace\'s own /proc/net/snmp, read inside it on the same entry as its sockets). For every namespace the udp collector reads (the host namespace by default, Docker\'s namespace files included).',
   ['netns']);
 export const udpReceiveErrors = metric('swarmnet_udp_receive_errors_total', 'counter',
-  'UDP datagrams the namespace could not deliver (Udp InErrors in /proc/net/snmp: buffer full, checksum and other errors). Same namespaces as swarmnet_udp_receive_buffer_errors_total.',
+  'UDP datagrams the namespace could not deliver (Udp InErrors of the namespace\'s own /proc/net/snmp: buffer full, checksum and other errors). Same namespaces as swarmnet_udp_receive_buffer_errors_total.',
   ['netns']);
