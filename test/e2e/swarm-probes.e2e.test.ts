@@ -9,13 +9,25 @@
 //     removed: loss 0 again;
 //   - node2's underlay (the veth joining the nodes) lowered to 1400: the
 //     full-size probe fails both ways while the small ones pass; restored: passes.
+//   The MTU check agrees: node2's overlay expects 1350 bytes and finds its
+//   interfaces above it; node1's does not change.
+// - the shipped probe alerts in a real Prometheus (Debian's, in node1's namespace,
+//   scraping both exporters from the start): node2's underlay at 1400 makes
+//   SwarmnetOverlayFullSizePathBroken go pending both ways, beside node2's
+//   SwarmnetOverlayMtuTooLarge, and nothing else; VXLAN
+//   dropped makes SwarmnetOverlayPathDown go pending both ways and nothing else.
 // One swarm for every step, a 2 s probe interval.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ExporterProcess, startExporter } from '../harness/exporter.js';
+import { freePort } from '../harness/ports.js';
+import { type Prometheus, startPrometheus } from '../harness/prometheus.js';
 import { type PromSample, parseProm, pick } from '../harness/prom.js';
 import { run } from '../harness/run.js';
 import { type Swarm, type SwarmNode, startSwarm } from '../harness/swarm.js';
 import { eventually } from '../harness/wait.js';
+import { RULES_DIR } from '../unit/promql-exprs.js';
 
 const PORT = 9478;
 const NET = 'probenet';
@@ -27,6 +39,7 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
   let node2: SwarmNode;
   const exporters = new Map<SwarmNode, ExporterProcess>();
   let netId = '';
+  let prom: Prometheus | undefined;
   const lbOf = () => `lb_${netId.slice(0, 9)}`;
 
   const probes = async (node: SwarmNode): Promise<PromSample[]> =>
@@ -71,10 +84,20 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
         extraArgs: ['--probe.overlay', '--probe.overlay.interval=2s', '--probe.overlay.timeout=500ms', '--docker.refresh-interval=2s'],
       }));
     }
+    await mkdir(join(swarm.dir, 'prometheus'), { recursive: true });
+    prom = await startPrometheus({
+      netnsFile: node1.netnsFile, dir: join(swarm.dir, 'prometheus'), port: await freePort(),
+      config: {
+        global: { scrape_interval: '2s', scrape_timeout: '1500ms', evaluation_interval: '2s' },
+        rule_files: [join(RULES_DIR, '*.yml')],
+        scrape_configs: [{ job_name: 'swarmnet', static_configs: [node1, node2].map((n) => ({ targets: [`${n.address}:${PORT}`], labels: { node: n.name } })) }],
+      },
+    });
   }, 240_000);
 
   afterAll(async () => {
     try {
+      await prom?.stop();
       for (const e of exporters.values()) await e.stop(5_000);
     } finally {
       await swarm?.down();
@@ -134,12 +157,64 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
           expect(t.mtu).toBe(1450);
         });
       }
+      // the MTU check sees the same fault from the interfaces: node2's overlay expects 1400 - 50
+      const mtuCheck = async (n: SwarmNode) => {
+        const m = parseProm(await exporters.get(n)!.metrics());
+        const ns = `1-${netId.slice(0, 10)}`;
+        return [pick(m, 'swarmnet_overlay_mtu_expected_bytes', { netns: ns })[0]?.value, pick(m, 'swarmnet_overlay_mtu_mismatched_interfaces', { netns: ns, direction: 'above' })[0]?.value];
+      };
+      await eventually('node2\'s MTU check at 1350', async () => {
+        const [expected, above] = await mtuCheck(node2);
+        expect(expected).toBe(1350);
+        expect(above).toBeGreaterThanOrEqual(2); // vxlan0, br0 and the task's veth ports
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      expect(await mtuCheck(node1)).toEqual([1450, 0]);
     } finally {
       await setMtu(1500);
     }
     await afterNextRound(node1, node2, healthy);
     await afterNextRound(node2, node1, healthy);
   });
+
+  test('the shipped probe alerts in a real Prometheus: full-size path broken under the lowered MTU, path down under dropped VXLAN, each alone', async () => {
+    const p = prom!;
+    const activeProbeAlerts = async () => (await p.alerts())
+      .filter((a) => a.labels.alertname?.startsWith('SwarmnetOverlay') && a.state !== 'inactive' && a.labels.network === NET)
+      .map((a) => `${a.labels.alertname} ${a.labels.node}${a.labels.peer_node ? `->${a.labels.peer_node}` : ''}`).sort();
+    const waitAlerts = (want: string[], timeoutMs: number) => eventually(`pending: ${want.join(', ')}`, async () => {
+      if (!p.running()) throw new Error(`prometheus exited: ${p.log().slice(-2000)}`);
+      expect(await activeProbeAlerts()).toEqual(want);
+    }, { timeoutMs, intervalMs: 2_000 });
+    await eventually('both exporters\' probe series in Prometheus', async () => {
+      expect((await p.series(`swarmnet_overlay_probe_loss_ratio{network="${NET}"}`)).length).toBe(2);
+    }, { timeoutMs: 30_000, intervalMs: 1_000 });
+    await waitAlerts([], 60_000);
+
+    const setMtu = (mtu: number) => run('ip', ['-n', node2.netns, 'link', 'set', 'veth-n2', 'mtu', String(mtu)]);
+    await setMtu(1400);
+    try {
+      // no full-size answer in 5 minutes while small probes pass: pending a little after 5 minutes; node2's
+      // MTU check names its own interfaces at once
+      await waitAlerts([`SwarmnetOverlayMtuTooLarge ${node2.name}`], 60_000);
+      await waitAlerts([
+        `SwarmnetOverlayFullSizePathBroken ${node1.name}->${node2.name}`, `SwarmnetOverlayFullSizePathBroken ${node2.name}->${node1.name}`,
+        `SwarmnetOverlayMtuTooLarge ${node2.name}`,
+      ], 420_000);
+    } finally {
+      await setMtu(1500);
+    }
+    await waitAlerts([], 60_000);
+
+    const rule = (op: '-I' | '-D') => run('ip', ['netns', 'exec', node2.netns, 'iptables', '-w', op, ...VXLAN_DROP]);
+    await rule('-I');
+    try {
+      // every probe lost for 3 minutes: pending a little after 3 minutes
+      await waitAlerts([`SwarmnetOverlayPathDown ${node1.name}->${node2.name}`, `SwarmnetOverlayPathDown ${node2.name}->${node1.name}`], 300_000);
+    } finally {
+      await rule('-D');
+    }
+    await waitAlerts([], 60_000);
+  }, 900_000);
 
   test('no probe failed to send: nothing counted under source="probe"', async () => {
     for (const n of [node1, node2]) {
