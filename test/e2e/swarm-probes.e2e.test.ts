@@ -15,7 +15,8 @@
 //   scraping both exporters from the start): node2's underlay at 1400 makes
 //   SwarmnetOverlayFullSizePathBroken go pending both ways, beside node2's
 //   SwarmnetOverlayMtuTooLarge, and nothing else; VXLAN
-//   dropped makes SwarmnetOverlayPathDown go pending both ways and nothing else.
+//   dropped makes SwarmnetOverlayPathDown go pending both ways and nothing else
+//   (SwarmnetOverlayPathLossy may be pending: it is suspended before it can fire).
 // One swarm for every step, a 2 s probe interval.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -178,18 +179,26 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
 
   test('the shipped probe alerts in a real Prometheus: full-size path broken under the lowered MTU, path down under dropped VXLAN, each alone', async () => {
     const p = prom!;
+    // SwarmnetOverlayPathLossy may go pending during an outage, but is suspended before its 20 minutes once
+    // 10 minutes were all lost (promtool tests it never fires): pending, it is not counted here; firing, it is
     const activeProbeAlerts = async () => (await p.alerts())
       .filter((a) => a.labels.alertname?.startsWith('SwarmnetOverlay') && a.state !== 'inactive' && a.labels.network === NET)
+      .filter((a) => !(a.labels.alertname === 'SwarmnetOverlayPathLossy' && a.state === 'pending'))
       .map((a) => `${a.labels.alertname} ${a.labels.node}${a.labels.peer_node ? `->${a.labels.peer_node}` : ''}`).sort();
     const waitAlerts = (want: string[], timeoutMs: number) => eventually(`pending: ${want.join(', ')}`, async () => {
       if (!p.running()) throw new Error(`prometheus exited: ${p.log().slice(-2000)}`);
-      expect(await activeProbeAlerts()).toEqual(want);
+      const got = await activeProbeAlerts();
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`active: ${got.join(', ') || 'none'}`);
     }, { timeoutMs, intervalMs: 2_000 });
     await eventually('both exporters\' probe series in Prometheus', async () => {
       expect((await p.series(`swarmnet_overlay_probe_loss_ratio{network="${NET}"}`)).length).toBe(2);
     }, { timeoutMs: 30_000, intervalMs: 1_000 });
     await waitAlerts([], 60_000);
 
+    // a worker cannot list the swarm's nodes: node2 names node1 as the control plane's peer list does
+    const peerName = async (from: SwarmNode, to: SwarmNode) => (await toward(from, to)).labels!.peer_node!;
+    const [to2, to1] = [`${node1.name}->${await peerName(node1, node2)}`, `${node2.name}->${await peerName(node2, node1)}`];
+    expect(to2).toBe(`${node1.name}->${node2.name}`);
     const setMtu = (mtu: number) => run('ip', ['-n', node2.netns, 'link', 'set', 'veth-n2', 'mtu', String(mtu)]);
     await setMtu(1400);
     try {
@@ -197,7 +206,7 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
       // MTU check names its own interfaces at once
       await waitAlerts([`SwarmnetOverlayMtuTooLarge ${node2.name}`], 60_000);
       await waitAlerts([
-        `SwarmnetOverlayFullSizePathBroken ${node1.name}->${node2.name}`, `SwarmnetOverlayFullSizePathBroken ${node2.name}->${node1.name}`,
+        `SwarmnetOverlayFullSizePathBroken ${to2}`, `SwarmnetOverlayFullSizePathBroken ${to1}`,
         `SwarmnetOverlayMtuTooLarge ${node2.name}`,
       ], 420_000);
     } finally {
@@ -209,7 +218,7 @@ describe('overlay path probes on a real two-node swarm', { timeout: 300_000 }, (
     await rule('-I');
     try {
       // every probe lost for 3 minutes: pending a little after 3 minutes
-      await waitAlerts([`SwarmnetOverlayPathDown ${node1.name}->${node2.name}`, `SwarmnetOverlayPathDown ${node2.name}->${node1.name}`], 300_000);
+      await waitAlerts([`SwarmnetOverlayPathDown ${to2}`, `SwarmnetOverlayPathDown ${to1}`], 300_000);
     } finally {
       await rule('-D');
     }
