@@ -10,6 +10,13 @@ export interface Sample {
   value: SampleValue;
 }
 
+/**
+ * Carried (not enumerable) by the label objects a LabelInterner hands out: one
+ * object per distinct label set, so within a family the same object means the
+ * same series and a different one a different series.
+ */
+export const INTERNED: unique symbol = Symbol('interned labels');
+
 // The label names each label object was last validated against. Collectors
 // share one (interned, frozen) labels object across the families of an
 // interface, and those families share one label-name array: after the first
@@ -34,6 +41,8 @@ export class Family {
   readonly help: string;
   readonly type: MetricType;
   private readonly labelNames: readonly string[];
+  /** some sample's labels were not interned: duplicates can only be told by their text */
+  private mixed = false;
 
   constructor(readonly def: MetricDef) {
     const { name, type } = def;
@@ -53,7 +62,13 @@ export class Family {
     return this;
   }
 
+  /** every sample's labels came from one LabelInterner (render.ts then tells duplicates by identity) */
+  get interned(): boolean {
+    return !this.mixed;
+  }
+
   private validate(labels: Labels): void {
+    if ((labels as { [INTERNED]?: true })[INTERNED] !== true) this.mixed = true;
     if (!labelsMatch(labels, this.labelNames)) {
       throw new Error(`${this.name}: labels must be [${this.labelNames.join(', ')}] in that order, got [${Object.keys(labels).join(', ')}]`);
     }
