@@ -32,10 +32,19 @@ function labelsMatch(labels: Labels, names: readonly string[]): boolean {
   return i === names.length;
 }
 
+/**
+ * How many samples each family held when last rendered: the next scrape's
+ * arrays are made that size at once instead of growing by copies (garbage
+ * that lives long enough to be promoted, on a large node).
+ */
+const sizeHints = new WeakMap<MetricDef, number>();
+
 export class Family {
-  // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work
-  readonly labelSets: Labels[] = [];
-  readonly values: SampleValue[] = [];
+  // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work;
+  // made to the size of the last scrape's family, filled up to `size` (trimmed to it by FamilySet.all())
+  readonly labelSets: Labels[];
+  readonly values: SampleValue[];
+  private n = 0;
   /** the full Prometheus text name; counters end in _total, info metrics in _info */
   readonly name: string;
   readonly help: string;
@@ -52,13 +61,17 @@ export class Family {
     this.help = def.help;
     this.type = type;
     this.labelNames = def.labels;
+    const hint = sizeHints.get(def) ?? 0;
+    this.labelSets = hint > 64 ? new Array<Labels>(hint) : [];
+    this.values = hint > 64 ? new Array<SampleValue>(hint).fill(0) : [];
   }
 
   /** Throws when the label names, or their order, differ from the definition's. */
   add(labels: Labels, value: SampleValue): this {
     if (validatedFor.get(labels) !== this.labelNames) this.validate(labels);
-    this.labelSets.push(labels);
-    this.values.push(value);
+    this.labelSets[this.n] = labels;
+    this.values[this.n] = value;
+    this.n++;
     return this;
   }
 
@@ -77,12 +90,21 @@ export class Family {
   }
 
   get size(): number {
-    return this.values.length;
+    return this.n;
+  }
+
+  /** Drop the room made beyond the samples added, and remember the size for the next scrape's family. */
+  trim(): void {
+    if (this.labelSets.length !== this.n) this.labelSets.length = this.n;
+    if (this.values.length !== this.n) this.values.length = this.n;
+    sizeHints.set(this.def, this.n);
   }
 
   /** The samples as objects (for tests and small families). */
   get samples(): Sample[] {
-    return this.labelSets.map((labels, i) => ({ labels, value: this.values[i]! }));
+    const out: Sample[] = [];
+    for (let i = 0; i < this.n; i++) out.push({ labels: this.labelSets[i]!, value: this.values[i]! });
+    return out;
   }
 }
 
@@ -124,7 +146,10 @@ export class FamilySet {
     }
   }
 
+  /** Every family, each trimmed to its samples. */
   all(): Family[] {
-    return [...this.byName.values()];
+    const out = [...this.byName.values()];
+    for (const f of out) f.trim();
+    return out;
   }
 }

@@ -2,7 +2,9 @@
 // vxlan parameters and the 64-bit interface statistics.
 import { attrMac, formatIp } from '../nl/address.js';
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
-import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
+import {
+  NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage, payloadBytes, payloadEnd, payloadStart,
+} from '../nl/message.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_GETLINK = 18;
@@ -127,14 +129,17 @@ function decodeStats64(r: AttrReader, n: number): LinkStats {
 }
 
 export function decodeLink(msg: NlMessage): Link {
-  const p = msg.payload;
-  if (p.length < 16) throw new DecodeError(`link message of ${p.length} bytes`);
+  // read in place: no view of the payload per message
+  const p = payloadBytes(msg);
+  const start = payloadStart(msg);
+  const end = payloadEnd(msg);
+  if (end - start < 16) throw new DecodeError(`link message of ${end - start} bytes`);
   const view = viewOf(p);
-  const at = p.byteOffset;
+  const at = p.byteOffset + start;
   const link: Link = { index: view.getInt32(at + 4, true), flags: view.getUint32(at + 8, true), name: '' };
   // ifi_index is an int, but no interface has a negative one
   if (link.index < 0) throw new DecodeError(`link message with ifindex ${link.index}`);
-  const r = new AttrReader(p, 16);
+  const r = new AttrReader(p, start + 16, end);
   while (r.next()) {
     switch (r.type) {
       case IFLA_IFNAME: link.name = r.str(); break;
@@ -168,5 +173,7 @@ export function decodeLink(msg: NlMessage): Link {
 }
 
 export function decodeLinks(msgs: NlMessage[]): Link[] {
-  return msgs.filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+  const out: Link[] = [];
+  for (const m of msgs) if (m.type === RTM_NEWLINK) out.push(decodeLink(m));
+  return out;
 }
