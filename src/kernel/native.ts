@@ -17,14 +17,20 @@ export interface NativeError {
 export interface NativeSession {
   handle: unknown;
   ports: number[];
+  /** the replies to open()'s requests, when it was given some (an addon that does not take them leaves this out) */
+  replies?: NativeReply[];
 }
 
 export type NativeReply = Buffer | NativeError;
 
 /** What reading namespaces needs from the addon: sessions of netlink sockets. */
 export interface NetlinkSessions {
-  /** On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home. */
-  open(nsPath: string | null, protocols: number[], timeoutMs: number): Promise<NativeSession | (NativeError & { namespace: true })>;
+  /**
+   * On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, return home;
+   * then send `requests` (at most maxRequests) over them as exchange() does, in the same trip.
+   */
+  open(nsPath: string | null, protocols: number[], timeoutMs: number,
+    requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */

@@ -13,9 +13,18 @@ export interface Sample {
 /**
  * Carried (not enumerable) by the label objects a LabelInterner hands out: one
  * object per distinct label set, so within a family the same object means the
- * same series and a different one a different series.
+ * same series and a different one a different series. Its record holds what
+ * would otherwise be looked up per sample in a WeakMap: the label names it
+ * was made for, and render.ts' encoding of it.
  */
 export const INTERNED: unique symbol = Symbol('interned labels');
+export interface InternedRecord {
+  readonly names: readonly string[];
+  /** owned by render.ts */
+  encoded?: unknown;
+}
+export const internedRecord = (labels: Labels): InternedRecord | undefined =>
+  (labels as { [INTERNED]?: InternedRecord })[INTERNED];
 
 // The label names each label object was last validated against. Collectors
 // share one (interned, frozen) labels object across the families of an
@@ -68,7 +77,7 @@ export class Family {
 
   /** Throws when the label names, or their order, differ from the definition's. */
   add(labels: Labels, value: SampleValue): this {
-    if (validatedFor.get(labels) !== this.labelNames) this.validate(labels);
+    if (internedRecord(labels)?.names !== this.labelNames && validatedFor.get(labels) !== this.labelNames) this.validate(labels);
     this.labelSets[this.n] = labels;
     this.values[this.n] = value;
     this.n++;
@@ -81,7 +90,7 @@ export class Family {
   }
 
   private validate(labels: Labels): void {
-    if ((labels as { [INTERNED]?: true })[INTERNED] !== true) this.mixed = true;
+    if (!internedRecord(labels)) this.mixed = true;
     if (!labelsMatch(labels, this.labelNames)) {
       throw new Error(`${this.name}: labels must be [${this.labelNames.join(', ')}] in that order, got [${Object.keys(labels).join(', ')}]`);
     }

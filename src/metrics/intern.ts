@@ -6,7 +6,7 @@
 // Lookup walks a tree keyed by each value in turn (one tree per label-name
 // list): no key string is built per call, which cost more than the rest of
 // a large node's projection.
-import { INTERNED, type Labels } from './family.js';
+import { INTERNED, type InternedRecord, type Labels } from './family.js';
 
 interface Node {
   /** the value this node is keyed by in its parent's map */
@@ -67,7 +67,8 @@ export class LabelInterner {
     if (!node.labels) {
       const labels: Labels = {};
       for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
-      Object.defineProperty(labels, INTERNED, { value: true, enumerable: false });
+      const record: InternedRecord = { names };
+      Object.defineProperty(labels, INTERNED, { value: record, enumerable: false });
       node.labels = Object.freeze(labels);
     }
     if (node.gen !== this.gen) {

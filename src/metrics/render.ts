@@ -1,7 +1,7 @@
 // Exposition of families in the Prometheus text format (0.0.4) and OpenMetrics
 // 1.0, written straight into a Buffer: a large node has 10^5 series, and
 // building them as JS strings cost more than reading the kernel.
-import type { Family, Labels, SampleValue } from './family.js';
+import { type Family, type Labels, type SampleValue, internedRecord } from './family.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -32,11 +32,14 @@ export function formatLabels(labels: Labels): string {
 }
 
 function encoded(labels: Labels): Encoded {
-  let e = encodedLabels.get(labels);
+  // an interned set keeps its encoding in its own record: no WeakMap lookup per sample
+  const record = internedRecord(labels);
+  let e = (record ? record.encoded : encodedLabels.get(labels)) as Encoded | undefined;
   if (!e) {
     const text = formatLabels(labels);
     e = { text, bytes: Buffer.from(text, 'utf8'), mark: -1 };
-    encodedLabels.set(labels, e);
+    if (record) record.encoded = e;
+    else encodedLabels.set(labels, e);
   }
   return e;
 }
