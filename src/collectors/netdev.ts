@@ -8,8 +8,8 @@ import type { Link } from '../kernel/rtnl/link.js';
 
 const IFF_UP = 0x1;
 const INFO_LABELS = interfaceInfo.labels;
-/** the info labels' values, refilled for each interface (intern() copies what it keeps) */
-const infoValues: string[] = new Array<string>(INFO_LABELS.length).fill('');
+/** the info labels' values past the interface's own, refilled for each interface (extend() copies what it keeps) */
+const infoValues: string[] = new Array<string>(6).fill('');
 
 function masterName(links: readonly Link[], master: number): string {
   for (const l of links) if (l.index === master) return l.name;
@@ -44,15 +44,13 @@ export const netdevCollector = (opts: NetdevOptions): Collector => ({
           }
         }
         const peer = snap.peers.get(vethKey(s.ref.name, link.index));
-        let i = 0;
-        for (const key in labels) infoValues[i++] = labels[key]!;
-        infoValues[i++] = link.kind ?? '';
-        infoValues[i++] = link.master ? masterName(s.links, link.master) : '';
-        infoValues[i++] = link.operstate ?? 'unknown';
-        infoValues[i++] = link.address ?? '';
-        infoValues[i++] = peer?.netns ?? '';
-        infoValues[i++] = peer?.interface ?? '';
-        info.add(snap.interner.intern(INFO_LABELS, infoValues), 1);
+        infoValues[0] = link.kind ?? '';
+        infoValues[1] = link.master ? masterName(s.links, link.master) : '';
+        infoValues[2] = link.operstate ?? 'unknown';
+        infoValues[3] = link.address ?? '';
+        infoValues[4] = peer?.netns ?? '';
+        infoValues[5] = peer?.interface ?? '';
+        info.add(snap.interner.extend(labels, INFO_LABELS, infoValues), 1);
         const isUp = link.operstate === 'up' || (link.operstate === 'unknown' && (link.flags & IFF_UP) !== 0);
         up.add(labels, isUp ? 1 : 0);
         if (link.mtu !== undefined) mtu.add(labels, link.mtu);

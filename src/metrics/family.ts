@@ -22,6 +22,8 @@ export interface InternedRecord {
   readonly names: readonly string[];
   /** owned by render.ts */
   encoded?: unknown;
+  /** owned by intern.ts (LabelInterner.extend) */
+  extensions?: unknown;
 }
 export const internedRecord = (labels: Labels): InternedRecord | undefined =>
   (labels as { [INTERNED]?: InternedRecord })[INTERNED];

@@ -6,7 +6,7 @@
 // Lookup walks a tree keyed by each value in turn (one tree per label-name
 // list): no key string is built per call, which cost more than the rest of
 // a large node's projection.
-import { INTERNED, type InternedRecord, type Labels } from './family.js';
+import { INTERNED, type InternedRecord, type Labels, internedRecord } from './family.js';
 
 interface Node {
   /** the value this node is keyed by in its parent's map */
@@ -17,12 +17,24 @@ interface Node {
   gen: number;
 }
 
+interface Extension {
+  extra: readonly string[];
+  labels: Labels;
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class LabelInterner {
   private readonly roots = new Map<readonly string[], Node>();
   /** the same roots by their names' content: two equal name lists share one tree, so equal sets are one object */
   private readonly rootsByContent = new Map<string, Node>();
   private gen = 0;
   private used = 0;
+  private readonly scratch: string[] = [];
 
   /** Call once per scrape, before any intern(). */
   nextGeneration(): void {
@@ -76,6 +88,29 @@ export class LabelInterner {
       this.used++;
     }
     return node.labels;
+  }
+
+  /**
+   * The interned labels of `base` (an interned set) followed by `extra`
+   * (`names` covers both, in that order): an interface's facts on top of its
+   * identity labels. The last extension of each base is remembered on it, so
+   * an unchanged one costs a comparison of `extra` instead of a walk of the
+   * whole tree.
+   */
+  extend(base: Labels, names: readonly string[], extra: readonly string[]): Labels {
+    const record = internedRecord(base);
+    const last = (record?.extensions as Map<readonly string[], Extension> | undefined)?.get(names);
+    if (last && sameValues(last.extra, extra)) return last.labels;
+    const values = this.scratch;
+    values.length = 0;
+    for (const key in base) values.push(base[key]!);
+    for (const v of extra) values.push(v);
+    const labels = this.intern(names, values);
+    if (record) {
+      const extensions = (record.extensions ??= new Map<readonly string[], Extension>()) as Map<readonly string[], Extension>;
+      extensions.set(names, { extra: [...extra], labels });
+    }
+    return labels;
   }
 
   /** label sets used in the current generation */
