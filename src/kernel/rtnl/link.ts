@@ -117,7 +117,10 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
  * Fields past the kernel's struct are undefined (absent, not zero).
  */
 function decodeStats64(r: AttrReader, n: number): LinkStats {
-  const at = (i: number) => (i < n ? r.u64AsNumberAt(i) : undefined);
+  return statsObject((i: number) => (i < n ? r.u64AsNumberAt(i) : undefined));
+}
+
+function statsObject(at: (i: number) => number | undefined): LinkStats {
   return {
     rx_packets: at(0), tx_packets: at(1), rx_bytes: at(2), tx_bytes: at(3), rx_errors: at(4), tx_errors: at(5),
     rx_dropped: at(6), tx_dropped: at(7), multicast: at(8), collisions: at(9), rx_length_errors: at(10),
@@ -127,6 +130,11 @@ function decodeStats64(r: AttrReader, n: number): LinkStats {
     rx_nohandler: at(23), rx_otherhost_dropped: at(24),
   };
 }
+// One object of that shape with every field absent, made once: V8 then keeps
+// the fields as tagged values, so a counter that fits a small integer (most of
+// them: errors and drops are mostly 0) is stored in the object itself instead
+// of in a heap number of its own.
+statsObject(() => undefined);
 
 export function decodeLink(msg: NlMessage): Link {
   // read in place: no view of the payload per message
