@@ -3,12 +3,14 @@
 // exchange raw netlink bytes over those sockets as many rounds as the caller
 // needs, and close them. All encoding and decoding lives in TypeScript.
 //
-//   open(nsPath | null, protocols[], timeoutMs, procNetFiles?[])
-//     -> Promise<{ handle, ports[], files[] } | { errno, syscall, message, namespace: true }>
+//   open(nsPath | null, protocols[], timeoutMs[, procNetFiles?[][, [[protocol, Uint8Array], ...]]])
+//     -> Promise<{ handle, ports[], files[], replies? } | { errno, syscall, message, namespace: true }>
 //                            files: the bytes of each /proc/thread-self/net/<name>
 //                            (e.g. "snmp"), read while the thread is in the namespace
 //                            (that file shows the calling thread's namespace), or
-//                            { errno, syscall, message }
+//                            { errno, syscall, message };
+//                            with requests: sent on the same pool thread once the sockets
+//                            are open, replies as exchange() gives them (one trip, not two)
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
@@ -89,6 +91,8 @@ static int open_socket(int proto, unsigned *port) {
   return fd;
 }
 
+struct exchange_s;
+
 typedef struct {
   char name[MAX_FILE_NAME];
   unsigned char *data;
@@ -106,6 +110,7 @@ typedef struct {
   proc_file_t files[MAX_FILES];
   int err;
   const char *syscall;
+  struct exchange_s *first;  // requests run on the same pool thread once the sockets are open (optional)
 } open_t;
 
 // The calling thread's /proc/thread-self/net/<name>, whole: it shows the
@@ -167,6 +172,11 @@ void leave_netns(int home) {
   close(home);
 }
 
+static void run_requests(struct exchange_s *x);
+static napi_value replies_of(napi_env env, struct exchange_s *x);
+static void exchange_free(napi_env env, struct exchange_s *x);
+static struct exchange_s *parse_requests(napi_env env, session_t *s, napi_value arr, uint32_t n, int timeout, const char **bad);
+
 static void open_execute(napi_env env, void *data) {
   (void)env;
   open_t *o = data;
@@ -182,6 +192,8 @@ static void open_execute(napi_env env, void *data) {
   if (!o->err) for (size_t i = 0; i < o->nfiles; i++) read_proc_net(&o->files[i]);
   if (home >= 0) leave_netns(home);
   if (o->err) session_close_fds(s);
+  // back home: the first round goes out over the new sockets without another trip through the pool
+  else if (o->first) run_requests(o->first);
 }
 
 void free_bytes(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
@@ -238,9 +250,11 @@ static void open_complete(napi_env env, napi_status status, void *data) {
       napi_set_element(env, files, (uint32_t)i, v);
     }
     napi_set_named_property(env, result, "files", files);
+    if (o->first) napi_set_named_property(env, result, "replies", replies_of(env, o->first));
     napi_resolve_deferred(env, o->deferred, result);
   }
   for (size_t i = 0; i < o->nfiles; i++) free(o->files[i].data);
+  if (o->first) exchange_free(env, o->first);
   free(o->ns_path);
   napi_delete_async_work(env, o->work);
   free(o);
@@ -259,13 +273,12 @@ bool get_timeout(napi_env env, napi_value v, int *out) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs, procNetFiles?)");
+  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs[, procNetFiles[, requests]])");
   int timeout;
   if (!get_timeout(env, argv[2], &timeout)) return throw_type(env, "timeoutMs must be a positive integer");
-  (void)timeout;  // opening never waits on the kernel; kept for a uniform call shape
   bool is_array;
   uint32_t n;
   napi_is_array(env, argv[1], &is_array);
@@ -299,7 +312,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_valuetype ft;
     napi_typeof(env, argv[3], &ft);
     uint32_t nf = 0;
-    bool files_ok = ft == napi_undefined;
+    bool files_ok = ft == napi_undefined || ft == napi_null;
     if (!files_ok && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {
       napi_get_array_length(env, argv[3], &nf);
       files_ok = nf <= MAX_FILES;
@@ -320,6 +333,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     if (!files_ok) { free(o->ns_path); free(s); free(o); return throw_type(env, "procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])"); }
   }
   o->s = s;
+  // optional first round: [[protocol, Uint8Array], ...] sent as soon as the sockets are open (replies in "replies")
+  napi_valuetype rt = napi_undefined;
+  if (argc >= 5) napi_typeof(env, argv[4], &rt);
+  if (rt != napi_undefined && rt != napi_null) {
+    bool is_array;
+    uint32_t n = 0;
+    napi_is_array(env, argv[4], &is_array);
+    if (is_array) napi_get_array_length(env, argv[4], &n);
+    const char *bad = "first requests: 1 to maxRequests [protocol, Uint8Array]";
+    if (is_array && n > 0 && n <= MAX_REQUESTS) o->first = parse_requests(env, s, argv[4], n, timeout, &bad);
+    if (!o->first) { free(o->ns_path); free(s); free(o); return throw_type(env, bad); }
+  }
   napi_value promise, name;
   napi_create_promise(env, &o->deferred, &promise);
   napi_create_string_utf8(env, "swarmnet.open", NAPI_AUTO_LENGTH, &name);
@@ -340,10 +365,10 @@ typedef struct {
   const char *syscall;
 } request_t;
 
-typedef struct {
+typedef struct exchange_s {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref handle_ref;  // keeps the session alive while a pool thread uses it
+  napi_ref handle_ref;  // keeps the session alive while a pool thread uses it (NULL for open's first round)
   session_t *s;
   int timeout_ms;
   size_t n;
@@ -396,7 +421,10 @@ static void run_request(request_t *r, int fd) {
 
 static void exchange_execute(napi_env env, void *data) {
   (void)env;
-  exchange_t *x = data;
+  run_requests(data);
+}
+
+static void run_requests(exchange_t *x) {
   session_t *s = x->s;
   struct timeval tv = { x->timeout_ms / 1000, (x->timeout_ms % 1000) * 1000 };
   for (size_t i = 0; i < s->n; i++) setsockopt(s->fd[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -411,6 +439,33 @@ static void exchange_execute(napi_env env, void *data) {
   }
 }
 
+static napi_value replies_of(napi_env env, exchange_t *x) {
+  napi_value result;
+  napi_create_array_with_length(env, x->n, &result);
+  for (size_t i = 0; i < x->n; i++) {
+    request_t *r = &x->req[i];
+    napi_value item;
+    if (r->err) {
+      item = make_error(env, r->err, r->syscall);
+    } else {
+      napi_create_external_buffer(env, r->reply_len, r->reply, free_bytes, NULL, &item);
+      r->reply = NULL;
+    }
+    napi_set_element(env, result, (uint32_t)i, item);
+  }
+  return result;
+}
+
+// replies not handed to JavaScript, the request bytes' references, the exchange itself
+static void exchange_free(napi_env env, exchange_t *x) {
+  for (size_t i = 0; i < x->n; i++) {
+    free(x->req[i].reply);
+    napi_delete_reference(env, x->msg_refs[i]);
+  }
+  if (x->handle_ref) napi_delete_reference(env, x->handle_ref);
+  free(x);
+}
+
 static void exchange_complete(napi_env env, napi_status status, void *data) {
   exchange_t *x = data;
   if (status != napi_ok) {
@@ -419,30 +474,12 @@ static void exchange_complete(napi_env env, napi_status status, void *data) {
     napi_create_error(env, NULL, msg, &err);
     napi_reject_deferred(env, x->deferred, err);
   } else {
-    napi_value result;
-    napi_create_array_with_length(env, x->n, &result);
-    for (size_t i = 0; i < x->n; i++) {
-      request_t *r = &x->req[i];
-      napi_value item;
-      if (r->err) {
-        item = make_error(env, r->err, r->syscall);
-      } else {
-        napi_create_external_buffer(env, r->reply_len, r->reply, free_bytes, NULL, &item);
-        r->reply = NULL;
-      }
-      napi_set_element(env, result, (uint32_t)i, item);
-    }
-    napi_resolve_deferred(env, x->deferred, result);
+    napi_resolve_deferred(env, x->deferred, replies_of(env, x));
   }
   x->s->busy = false;
   if (x->s->close_pending) session_close_fds(x->s);
-  for (size_t i = 0; i < x->n; i++) {
-    free(x->req[i].reply);
-    napi_delete_reference(env, x->msg_refs[i]);
-  }
-  napi_delete_reference(env, x->handle_ref);
   napi_delete_async_work(env, x->work);
-  free(x);
+  exchange_free(env, x);
 }
 
 static session_t *get_session(napi_env env, napi_value v) {
@@ -452,6 +489,41 @@ static session_t *get_session(napi_env env, napi_value v) {
   void *p;
   if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
   return p;
+}
+
+// [[protocol, Uint8Array], ...] (n of them, already checked to be 1..MAX_REQUESTS) for session s; NULL and *bad on error
+static exchange_t *parse_requests(napi_env env, session_t *s, napi_value arr, uint32_t n, int timeout, const char **bad) {
+  exchange_t *x = calloc(1, sizeof *x);
+  if (!x) { *bad = "out of memory"; return NULL; }
+  x->s = s;
+  x->timeout_ms = timeout;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value pair, proto, msg;
+    int32_t p;
+    bool is_ta;
+    napi_get_element(env, arr, i, &pair);
+    napi_get_element(env, pair, 0, &proto);
+    napi_get_element(env, pair, 1, &msg);
+    napi_is_typedarray(env, msg, &is_ta);
+    if (napi_get_value_int32(env, proto, &p) != napi_ok || !is_ta) {
+      for (uint32_t j = 0; j < i; j++) napi_delete_reference(env, x->msg_refs[j]);
+      free(x);
+      *bad = "each request is [protocol, Uint8Array]";
+      return NULL;
+    }
+    napi_typedarray_type tt;
+    size_t len;
+    void *bytes;
+    napi_get_typedarray_info(env, msg, &tt, &len, &bytes, NULL, NULL);
+    x->req[i].slot = -1;
+    for (size_t k = 0; k < s->n; k++) if (s->proto[k] == p) x->req[i].slot = (int)k;
+    x->req[i].msg = bytes;
+    x->req[i].msg_len = len;
+    // keep the request bytes alive while the worker reads them
+    napi_create_reference(env, msg, 1, &x->msg_refs[i]);
+    x->n = i + 1;
+  }
+  return x;
 }
 
 static napi_value js_exchange(napi_env env, napi_callback_info info) {
@@ -471,35 +543,9 @@ static napi_value js_exchange(napi_env env, napi_callback_info info) {
   if (!is_array) return throw_type(env, "requests must be an array");
   napi_get_array_length(env, argv[1], &n);
   if (n == 0 || n > MAX_REQUESTS) return throw_type(env, "1 to maxRequests requests");
-  exchange_t *x = calloc(1, sizeof *x);
-  if (!x) return throw_type(env, "out of memory");
-  x->s = s;
-  x->timeout_ms = timeout;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value pair, proto, msg;
-    int32_t p;
-    bool is_ta;
-    napi_get_element(env, argv[1], i, &pair);
-    napi_get_element(env, pair, 0, &proto);
-    napi_get_element(env, pair, 1, &msg);
-    napi_is_typedarray(env, msg, &is_ta);
-    if (napi_get_value_int32(env, proto, &p) != napi_ok || !is_ta) {
-      for (uint32_t j = 0; j < i; j++) napi_delete_reference(env, x->msg_refs[j]);
-      free(x);
-      return throw_type(env, "each request is [protocol, Uint8Array]");
-    }
-    napi_typedarray_type tt;
-    size_t len;
-    void *bytes;
-    napi_get_typedarray_info(env, msg, &tt, &len, &bytes, NULL, NULL);
-    x->req[i].slot = -1;
-    for (size_t k = 0; k < s->n; k++) if (s->proto[k] == p) x->req[i].slot = (int)k;
-    x->req[i].msg = bytes;
-    x->req[i].msg_len = len;
-    // keep the request bytes alive while the worker reads them
-    napi_create_reference(env, msg, 1, &x->msg_refs[i]);
-    x->n = i + 1;
-  }
+  const char *bad = NULL;
+  exchange_t *x = parse_requests(env, s, argv[1], n, timeout, &bad);
+  if (!x) return throw_type(env, bad);
   napi_create_reference(env, argv[0], 1, &x->handle_ref);
   s->busy = true;
   napi_value promise, name;

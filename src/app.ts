@@ -7,7 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { gzipChunks, negotiateCoding } from './compression.js';
-import { type ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderChunks } from './metrics/render.js';
+import { ChunkPool, type ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderChunks } from './metrics/render.js';
 import type { ScrapeResult, Scraper } from './scrape.js';
 import { TopologySource } from './topology/source.js';
 import { topologyPage } from './web/topology-page.js';
@@ -127,6 +127,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // are kept as chunks (see renderChunks): no contiguous copy of the exposition.
   type Bodies = Partial<Record<`${ExpositionFormat}:${'identity' | 'gzip'}`, Promise<Buffer[]>>>;
   const rendered = new WeakMap<object, Bodies>();
+  // chunks rendered only for gzip are back in the pool once zlib has read them (a plain body is kept and sent as is)
+  const pool = new ChunkPool();
   // a duplicate series would make Prometheus reject the whole scrape: keep the first, count and log the rest
   const onDuplicate = (family: string, labels: string) =>
     opts.scraper.errors.record('exposition', 'duplicate_series', `${family}${labels}`, `duplicate series dropped: ${family}${labels}`);
@@ -146,11 +148,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       // render and compress in step: each chunk goes to the pool as soon as it
       // is full, and rendering yields so the pool's completions are picked up
       : processMetrics(format).then((tail) => gzipChunks((async function* () {
-        for (const chunk of renderChunks(format, result.families.all(), tail, onDuplicate)) {
+        for (const chunk of renderChunks(format, result.families.all(), tail, onDuplicate, pool)) {
           yield chunk;
           await nextTurn();
         }
-      })())));
+      })(), undefined, (chunk) => pool.give(chunk))));
   };
 
   app.get('/metrics', async (req, reply) => {

@@ -49,9 +49,11 @@ export function negotiateCoding(header: string | string[] | undefined): ContentC
 /**
  * gzip a body given as chunks (an async iterable, so rendering can go on while
  * earlier chunks are compressed): zlib's stream works on the libuv pool, one
- * chunk at a time; the main thread only hands chunks over.
+ * chunk at a time; the main thread only hands chunks over. `release` is told
+ * of each input chunk once zlib has consumed it (its buffer may then be reused).
  */
-export async function gzipChunks(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, level = GZIP_LEVEL): Promise<Buffer[]> {
+export async function gzipChunks(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, level = GZIP_LEVEL,
+  release?: (chunk: Uint8Array) => void): Promise<Buffer[]> {
   const gz = createGzip({ level, chunkSize: 64 * 1024, memLevel: 9, strategy: constants.Z_DEFAULT_STRATEGY });
   const out: Buffer[] = [];
   gz.on('data', (c: Buffer) => out.push(c));
@@ -61,7 +63,8 @@ export async function gzipChunks(chunks: AsyncIterable<Uint8Array> | Iterable<Ui
   });
   try {
     for await (const c of chunks) {
-      if (!gz.write(c)) await new Promise<void>((resolve, reject) => {
+      const done = release ? (err?: Error | null) => { if (!err) release(c); } : undefined;
+      if (!gz.write(c, done)) await new Promise<void>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         gz.once('error', onError);
         gz.once('drain', () => { gz.off('error', onError); resolve(); });

@@ -115,13 +115,17 @@ async function measureExporter(n: number, rounds: number, gzip: boolean, main?: 
   try {
     await exporter.get('/metrics', headers); // warm-up
     const walls: number[] = [];
+    // VmRSS after each scrape: the curve, not just its peak
+    const rssCurve: number[] = [];
     let last!: ScrapeReply;
     let hwmAt15 = 0;
     const cpu0 = procCpuMs(exporter.pid);
     for (let r = 0; r < rounds; r++) {
       last = await exporter.get('/metrics', headers);
       walls.push(last.ms);
-      if (r === 14) hwmAt15 = procStatus(exporter.pid).vmHwmKB;
+      const st = procStatus(exporter.pid);
+      rssCurve.push(Math.round(st.vmRssKB / 1024));
+      if (r === 14) hwmAt15 = st.vmHwmKB;
     }
     const cpu = procCpuMs(exporter.pid) - cpu0;
     const status = procStatus(exporter.pid);
@@ -131,7 +135,7 @@ async function measureExporter(n: number, rounds: number, gzip: boolean, main?: 
     return {
       medianMs: median(walls), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpu / rounds,
       hwmAt15MB: hwmAt15 / 1024, hwmMB: status.vmHwmKB / 1024, rssEndMB: status.vmRssKB / 1024,
-      encoding, series: seriesOf(plain).length, wireBytes: last.wireBytes, bodyBytes: last.body.length, plain,
+      encoding, series: seriesOf(plain).length, wireBytes: last.wireBytes, bodyBytes: last.body.length, plain, rssCurve,
       // the exporter's own account of its last collection (before rendering)
       collectMs: selfMetric(text, /^swarmnet_scrape_duration_seconds (\S+)$/gm) * 1000,
       netnsMs: selfMetric(text, /^swarmnet_scrape_collector_duration_seconds\{collector="netns"\} (\S+)$/gm) * 1000,
@@ -260,6 +264,11 @@ async function main() {
       const c = r.flagged!;
       console.log(`| ${r.namespaces} | ${f(c.medianMs)} | ${f(c.p95Ms)} | ${f(c.medianMs / r.floor.medianMs, 2)} | ${f(c.cpuMsPerScrape)} | ${f(c.hwmAt15MB, 0)} / ${f(c.hwmMB, 0)} |`);
     }
+  }
+  console.log('\nVmRSS MB after each scrape (after the warm-up), by run:');
+  for (const r of rows) {
+    const runs: Array<[string, { rssCurve: number[] } | undefined]> = [['plain', r.plain], ['gzip', r.gzip], ['compared build, gzip', r.compare], ['V8 variant, gzip', r.flagged]];
+    for (const [what, run] of runs) if (run) console.log(`${r.namespaces} ${what}: ${run.rssCurve.join(' ')}`);
   }
   console.log(`\ngzip levels on the ${sizes[sizes.length - 1]}-namespace exposition (${levels.length ? rows[rows.length - 1]!.plain.bodyBytes : 0} bytes), one thread, median of 5:`);
   console.log('| level | ms | bytes | ratio |');

@@ -6,7 +6,32 @@
 // (src/bench/module-cost.ts), which an exporter without a reachable Docker
 // socket never needs to pay.
 import { access } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type Docker from 'dockerode';
+
+/**
+ * Stand-ins for what dockerode and its modem load at start and the exporter
+ * never calls: the SSH client (no ssh:// host is accepted, see
+ * parseDockerHost) and gRPC (BuildKit sessions, for image builds). Their real
+ * modules cost about 10 MB of RSS on a node (ssh2 alone reserves 16 MB of
+ * WebAssembly memory); a stand-in that is called anyway says what it is.
+ */
+function stubUnusedDockerodeDeps(): void {
+  const require = createRequire(import.meta.url);
+  const unused = (name: string) => () => { throw new Error(`${name} is not available in swarmnet-exporter`); };
+  const stub = (from: string, name: string, exports: object) => {
+    try {
+      const path = require.resolve(name, { paths: [dirname(require.resolve(from))] });
+      require.cache[path] ??= { id: path, filename: path, loaded: true, exports } as unknown as NodeJS.Module;
+    } catch {
+      // not installed where dockerode looks for it: nothing to stand in for
+    }
+  };
+  stub('docker-modem', 'ssh2', { Client: unused('ssh2') });
+  stub('dockerode', '@grpc/grpc-js', { Server: unused('@grpc/grpc-js'), ServerCredentials: { createInsecure: unused('@grpc/grpc-js') } });
+  stub('dockerode', '@grpc/proto-loader', { loadSync: unused('@grpc/proto-loader') });
+}
 
 export interface DockerApiOptions {
   /** upper bound for one API request; for the events stream, until its answer starts */
@@ -81,6 +106,7 @@ export function createDockerApi(host: string, opts: DockerApiOptions = {}): Dock
     if (!clients && !(await reachable(target))) {
       throw Object.assign(new Error(`connect ENOENT ${target.socketPath}`), { code: 'ENOENT' });
     }
+    if (!clients) stubUnusedDockerodeDeps();
     clients ??= import('dockerode').then(({ default: Docker }) => ({
       api: new Docker({ ...target, timeout: timeoutMs }),
       // the modem's timeout is an idle timeout: a quiet events stream must not hit it

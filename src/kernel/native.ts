@@ -19,6 +19,8 @@ export interface NativeSession {
   ports: number[];
   /** each /proc/thread-self/net file asked for, read inside the namespace, in the order asked */
   files: Array<Buffer | NativeError>;
+  /** the replies to open()'s requests, when it was given some (an addon that does not take them leaves this out) */
+  replies?: NativeReply[];
 }
 
 export type NativeReply = Buffer | NativeError;
@@ -27,9 +29,11 @@ export type NativeReply = Buffer | NativeError;
 export interface NetlinkSessions {
   /**
    * On a pool thread: enter nsPath (null: our own namespace), open one netlink socket per protocol, read each
-   * /proc/thread-self/net/<name> of `procNetFiles` (at most 2, e.g. "snmp": the file shows the thread's namespace), return home.
+   * /proc/thread-self/net/<name> of `procNetFiles` (at most 2, e.g. "snmp": the file shows the thread's namespace),
+   * return home; then send `requests` (at most maxRequests) over the sockets as exchange() does, in the same trip.
    */
-  open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[]): Promise<NativeSession | (NativeError & { namespace: true })>;
+  open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[] | null,
+    requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */

@@ -5,7 +5,7 @@ import type { NetlinkSessions } from './native.js';
 import type { NetnsRef } from './netns.js';
 import { DumpInterruptedError } from './nl/message.js';
 import type { CompleteContext, NsData, NsReader, NsSample } from './readers/types.js';
-import { SampleError, classifyError, withSession } from './session.js';
+import { NsSession, SampleError, classifyError } from './session.js';
 
 export interface SamplerOptions {
   concurrency: number;
@@ -31,11 +31,12 @@ export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, op
   const readers = opts.readers.filter((r) => r.applies(ref));
   try {
     if (readers.length > 0) {
+      // every reader's first round goes out with the opening of the sockets, in one trip to the pool:
+      // links, FDB, neighbours and IPVS services together (and the /proc/net files readers read inside)
       const files = readers.flatMap((r) => r.procNetFiles ?? []);
-      await withSession(native, ref, readers.map((r) => r.protocol), opts.timeoutMs, async (session) => {
-        // every reader's first round in one exchange: links, FDB, neighbours and IPVS services together
-        const rounds = readers.map((r) => r.requests(ref));
-        const replies = await session.exchange(rounds.flat());
+      const rounds = readers.map((r) => r.requests(ref));
+      const { session, replies } = await NsSession.openWith(native, ref, readers.map((r) => r.protocol), opts.timeoutMs, rounds.flat(), files);
+      try {
         let offset = 0;
         for (const [i, reader] of readers.entries()) {
           const mine = replies.slice(offset, (offset += rounds[i]!.length));
@@ -48,7 +49,9 @@ export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, op
             (sample.readerErrors ??= []).push({ need: reader.need, error: classifyError(err) });
           }
         }
-      }, files);
+      } finally {
+        session.close();
+      }
     }
   } catch (err) {
     sample.error = classifyError(err);

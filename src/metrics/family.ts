@@ -10,6 +10,24 @@ export interface Sample {
   value: SampleValue;
 }
 
+/**
+ * Carried (not enumerable) by the label objects a LabelInterner hands out: one
+ * object per distinct label set, so within a family the same object means the
+ * same series and a different one a different series. Its record holds what
+ * would otherwise be looked up per sample in a WeakMap: the label names it
+ * was made for, and render.ts' encoding of it.
+ */
+export const INTERNED: unique symbol = Symbol('interned labels');
+export interface InternedRecord {
+  readonly names: readonly string[];
+  /** owned by render.ts */
+  encoded?: unknown;
+  /** owned by intern.ts (LabelInterner.extend) */
+  extensions?: unknown;
+}
+export const internedRecord = (labels: Labels): InternedRecord | undefined =>
+  (labels as { [INTERNED]?: InternedRecord })[INTERNED];
+
 // The label names each label object was last validated against. Collectors
 // share one (interned, frozen) labels object across the families of an
 // interface, and those families share one label-name array: after the first
@@ -25,15 +43,26 @@ function labelsMatch(labels: Labels, names: readonly string[]): boolean {
   return i === names.length;
 }
 
+/**
+ * How many samples each family held when last rendered: the next scrape's
+ * arrays are made that size at once instead of growing by copies (garbage
+ * that lives long enough to be promoted, on a large node).
+ */
+const sizeHints = new WeakMap<MetricDef, number>();
+
 export class Family {
-  // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work
-  readonly labelSets: Labels[] = [];
-  readonly values: SampleValue[] = [];
+  // parallel arrays: a large node has 10^5 samples a scrape, and one object each was most of the GC work;
+  // made to the size of the last scrape's family, filled up to `size` (trimmed to it by FamilySet.all())
+  readonly labelSets: Labels[];
+  readonly values: SampleValue[];
+  private n = 0;
   /** the full Prometheus text name; counters end in _total, info metrics in _info */
   readonly name: string;
   readonly help: string;
   readonly type: MetricType;
   private readonly labelNames: readonly string[];
+  /** some sample's labels were not interned: duplicates can only be told by their text */
+  private mixed = false;
 
   constructor(readonly def: MetricDef) {
     const { name, type } = def;
@@ -43,17 +72,27 @@ export class Family {
     this.help = def.help;
     this.type = type;
     this.labelNames = def.labels;
+    const hint = sizeHints.get(def) ?? 0;
+    this.labelSets = hint > 64 ? new Array<Labels>(hint) : [];
+    this.values = hint > 64 ? new Array<SampleValue>(hint).fill(0) : [];
   }
 
   /** Throws when the label names, or their order, differ from the definition's. */
   add(labels: Labels, value: SampleValue): this {
-    if (validatedFor.get(labels) !== this.labelNames) this.validate(labels);
-    this.labelSets.push(labels);
-    this.values.push(value);
+    if (internedRecord(labels)?.names !== this.labelNames && validatedFor.get(labels) !== this.labelNames) this.validate(labels);
+    this.labelSets[this.n] = labels;
+    this.values[this.n] = value;
+    this.n++;
     return this;
   }
 
+  /** every sample's labels came from one LabelInterner (render.ts then tells duplicates by identity) */
+  get interned(): boolean {
+    return !this.mixed;
+  }
+
   private validate(labels: Labels): void {
+    if (!internedRecord(labels)) this.mixed = true;
     if (!labelsMatch(labels, this.labelNames)) {
       throw new Error(`${this.name}: labels must be [${this.labelNames.join(', ')}] in that order, got [${Object.keys(labels).join(', ')}]`);
     }
@@ -62,12 +101,21 @@ export class Family {
   }
 
   get size(): number {
-    return this.values.length;
+    return this.n;
+  }
+
+  /** Drop the room made beyond the samples added, and remember the size for the next scrape's family. */
+  trim(): void {
+    if (this.labelSets.length !== this.n) this.labelSets.length = this.n;
+    if (this.values.length !== this.n) this.values.length = this.n;
+    sizeHints.set(this.def, this.n);
   }
 
   /** The samples as objects (for tests and small families). */
   get samples(): Sample[] {
-    return this.labelSets.map((labels, i) => ({ labels, value: this.values[i]! }));
+    const out: Sample[] = [];
+    for (let i = 0; i < this.n; i++) out.push({ labels: this.labelSets[i]!, value: this.values[i]! });
+    return out;
   }
 }
 
@@ -109,7 +157,10 @@ export class FamilySet {
     }
   }
 
+  /** Every family, each trimmed to its samples. */
   all(): Family[] {
-    return [...this.byName.values()];
+    const out = [...this.byName.values()];
+    for (const f of out) f.trim();
+    return out;
   }
 }

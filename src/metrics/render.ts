@@ -1,7 +1,7 @@
 // Exposition of families in the Prometheus text format (0.0.4) and OpenMetrics
 // 1.0, written straight into a Buffer: a large node has 10^5 series, and
 // building them as JS strings cost more than reading the kernel.
-import type { Family, Labels, SampleValue } from './family.js';
+import { type Family, type Labels, type SampleValue, internedRecord } from './family.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -14,7 +14,16 @@ const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g
 
 // Collectors share one labels object across the families of an interface:
 // encode it once per scrape, not once per family.
-const encodedLabels = new WeakMap<Labels, { text: string; bytes: Buffer }>();
+interface Encoded {
+  text: string;
+  bytes: Buffer;
+  /** the writeSamples() call that last wrote these labels (duplicates of interned sets are told by it) */
+  mark: number;
+}
+const encodedLabels = new WeakMap<Labels, Encoded>();
+let nextMark = 0;
+/** writeSamples() calls using marks right now: renders interleave (they yield), and a mark is one at a time */
+let marking = 0;
 
 export function formatLabels(labels: Labels): string {
   let out = '';
@@ -22,12 +31,15 @@ export function formatLabels(labels: Labels): string {
   return out ? `{${out}}` : '';
 }
 
-function encoded(labels: Labels): { text: string; bytes: Buffer } {
-  let e = encodedLabels.get(labels);
+function encoded(labels: Labels): Encoded {
+  // an interned set keeps its encoding in its own record: no WeakMap lookup per sample
+  const record = internedRecord(labels);
+  let e = (record ? record.encoded : encodedLabels.get(labels)) as Encoded | undefined;
   if (!e) {
     const text = formatLabels(labels);
-    e = { text, bytes: Buffer.from(text, 'utf8') };
-    encodedLabels.set(labels, e);
+    e = { text, bytes: Buffer.from(text, 'utf8'), mark: -1 };
+    if (record) record.encoded = e;
+    else encodedLabels.set(labels, e);
   }
   return e;
 }
@@ -44,20 +56,51 @@ function formatValue(v: SampleValue): string {
 export const CHUNK_BYTES = 256 * 1024;
 
 /**
+ * Chunk buffers kept for the next rendering: a consumer that is done with a
+ * chunk (gzip has compressed it) gives it back, so a scrape reuses the same
+ * few buffers instead of allocating its exposition's size again, memory that
+ * only a garbage collection would return.
+ */
+export class ChunkPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(private readonly max = 8) {}
+
+  take(): Buffer {
+    const ab = this.free.pop();
+    return ab ? Buffer.from(ab, 0, CHUNK_BYTES) : Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  }
+
+  /** A chunk renderChunks() produced with this pool, no longer read by anyone. */
+  give(chunk: Uint8Array): void {
+    const ab = chunk.buffer;
+    if (ab instanceof ArrayBuffer && ab.byteLength === CHUNK_BYTES && this.free.length < this.max && !this.free.includes(ab)) this.free.push(ab);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}
+
+/**
  * A byte sink in fixed-size chunks: no contiguous 10 MB buffer, no copying as
  * it grows, and full chunks can be handed on (to gzip, to the socket) while
  * rendering goes on.
  */
 class ChunkWriter {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private buf: Buffer;
   private len = 0;
   /** full chunks not yet taken */
   readonly ready: Buffer[] = [];
 
+  constructor(private readonly pool?: ChunkPool) {
+    this.buf = pool ? pool.take() : Buffer.allocUnsafe(CHUNK_BYTES);
+  }
+
   private reserve(n: number) {
     if (this.len + n <= this.buf.length) return;
     this.flush();
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+    this.buf = n <= CHUNK_BYTES && this.pool ? this.pool.take() : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
   }
   private flush() {
     if (this.len > 0) this.ready.push(this.buf.subarray(0, this.len));
@@ -75,6 +118,22 @@ class ChunkWriter {
   }
   text(s: string) {
     this.bytes(Buffer.from(s, 'utf8'));
+  }
+  /** " <n>\n" for a positive safe integer, digits written in place (no string per value) */
+  integerLine(n: number) {
+    this.reserve(18);
+    const b = this.buf;
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    b[this.len] = 0x20;
+    let at = this.len + digits;
+    b[at + 1] = 0x0a;
+    for (let i = 0; i < digits; i++) {
+      const q = Math.floor(n / 10);
+      b[at--] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    this.len += digits + 2;
   }
   /** the chunks filled since the last call */
   *take(): Generator<Buffer> {
@@ -111,22 +170,38 @@ export class DuplicateSeriesError extends Error {
  */
 function* writeSamples(f: Family, w: ChunkWriter, onDuplicate: DuplicateSeriesHandler | undefined): Generator<Buffer> {
   // Family.add checked the label names and their order against the definition,
-  // so the label text identifies the series. Each labels object caches its text,
-  // and a string caches its hash: this costs one Set lookup a sample.
-  const seen = new Set<string>();
+  // so the label text identifies the series. Where every labels object is
+  // interned (one object per distinct set), the object identifies it too: a
+  // mark on its cached encoding tells a repeat without a set of every text.
+  // Otherwise, or while another render is inside a family, each text goes
+  // into a Set (a string caches its hash).
+  const mark = nextMark++;
+  const seen = f.interned && marking === 0 ? undefined : new Set<string>();
+  if (!seen) marking++;
+  try {
+    yield* writeLines(f, w, onDuplicate, mark, seen);
+  } finally {
+    if (!seen) marking--;
+  }
+}
+
+function* writeLines(f: Family, w: ChunkWriter, onDuplicate: DuplicateSeriesHandler | undefined, mark: number,
+  seen: Set<string> | undefined): Generator<Buffer> {
   const name = Buffer.from(f.name, 'latin1');
   for (let i = 0; i < f.size; i++) {
     const l = encoded(f.labelSets[i]!);
-    if (seen.has(l.text)) {
+    if (seen ? seen.has(l.text) : l.mark === mark) {
       if (!onDuplicate) throw new DuplicateSeriesError(f.name, l.text);
       onDuplicate(f.name, l.text);
       continue;
     }
-    seen.add(l.text);
+    if (seen) seen.add(l.text);
+    else l.mark = mark;
     w.bytes(name);
     w.bytes(l.bytes);
     const v = f.values[i]!;
     if (typeof v === 'number' && v >= 0 && v < 1024 && Number.isInteger(v)) w.bytes(SMALL_VALUES[v]!);
+    else if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) w.integerLine(v);
     else w.ascii(` ${formatValue(v)}\n`);
     if (w.ready.length) yield* w.take();
   }
@@ -139,9 +214,11 @@ export type ExpositionFormat = 'prometheus' | 'openmetrics';
  * `tail`: already rendered exposition appended as is (prom-client's process
  * metrics); for OpenMetrics it must carry the closing "# EOF" line.
  * `onDuplicate`: see DuplicateSeriesHandler; without it a duplicate series throws DuplicateSeriesError.
+ * `pool`: chunk buffers are taken from it; the caller gives each chunk back once nothing reads it.
  */
-export function* renderChunks(format: ExpositionFormat, families: Family[], tail = '', onDuplicate?: DuplicateSeriesHandler): Generator<Buffer> {
-  const w = new ChunkWriter();
+export function* renderChunks(format: ExpositionFormat, families: Family[], tail = '', onDuplicate?: DuplicateSeriesHandler,
+  pool?: ChunkPool): Generator<Buffer> {
+  const w = new ChunkWriter(pool);
   for (const f of families) {
     if (f.size === 0) continue;
     if (format === 'openmetrics') {

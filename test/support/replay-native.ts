@@ -137,8 +137,11 @@ export class ReplayNative implements NetlinkSessions {
     return { nsEntries: this.opens.filter((o) => o.ok && o.path !== null).length };
   }
 
-  async open(nsPath: string | null, protocols: number[], _timeoutMs: number, procNetFiles: string[] = []): Promise<NativeSession | (NativeError & { namespace: true })> {
+  async open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles: string[] | null = [],
+    requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })> {
+    procNetFiles ??= [];
     if (protocols.length === 0 || protocols.length > this.maxProtocols) throw new TypeError('1 to 4 protocols');
+    if (requests !== undefined && (requests.length === 0 || requests.length > this.maxRequests)) throw new TypeError('first requests: 1 to maxRequests [protocol, Uint8Array]');
     if (procNetFiles.length > 2) throw new TypeError('procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])');
     const errno = this.opts.openError?.(nsPath);
     this.opens.push({ path: nsPath, protocols: [...protocols], files: [...procNetFiles], ok: !errno });
@@ -152,7 +155,10 @@ export class ReplayNative implements NetlinkSessions {
     this.live.add(handle);
     const files = procNetFiles.map((name): Buffer | NativeError => this.opts.procNetFile?.(nsPath, name)
       ?? (name === 'snmp' ? snmpCapture() : { errno: 'ENOENT', syscall: 'open(proc)', message: `replay: no capture of /proc/net/${name}` }));
-    return { handle, ports: protocols.map((p) => ports.get(p)!), files };
+    const opened: NativeSession = { handle, ports: protocols.map((p) => ports.get(p)!), files };
+    // the addon sends a first round with the opening, in the same trip, as exchange() would
+    if (requests) opened.replies = await this.exchange(handle, requests, timeoutMs);
+    return opened;
   }
 
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, _timeoutMs: number): Promise<NativeReply[]> {

@@ -25,8 +25,35 @@ export interface NlMessage {
   /** the port id the message was sent to: our socket's */
   port: number;
   /** The payload after the 16-byte header (a view into the reply). */
-  payload: Uint8Array;
+  readonly payload: Uint8Array;
 }
+
+/**
+ * A message of a parsed reply: its payload is bytes [start, end) of the reply,
+ * viewed only when asked for. A dump has thousands of messages, and a view
+ * object each was the largest allocation of decoding; the hot codecs read the
+ * reply in place through payloadBytes/payloadStart/payloadEnd.
+ */
+export class ReplyMessage implements NlMessage {
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly seq: number,
+    readonly port: number,
+    readonly bytes: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end);
+  }
+}
+
+/** The bytes a message's payload lies in (the whole reply for a ReplyMessage): read [payloadStart, payloadEnd) of them. */
+export const payloadBytes = (m: NlMessage): Uint8Array => (m instanceof ReplyMessage ? m.bytes : m.payload);
+export const payloadStart = (m: NlMessage): number => (m instanceof ReplyMessage ? m.start : 0);
+export const payloadEnd = (m: NlMessage): number => (m instanceof ReplyMessage ? m.end : m.payload.length);
 
 /** A kernel-reported failure for a request (NLMSG_ERROR with a negative errno). */
 export class NetlinkError extends Error {
@@ -101,24 +128,25 @@ export function parseReply(reply: Uint8Array, expect: ReplyExpectation, request:
     if (mseq !== seq) throw new DecodeError(`${request}: reply sequence ${mseq}, expected ${seq}`);
     if (mport !== port) throw new DecodeError(`${request}: reply for port id ${mport}, ours is ${port}`);
     if (flags & NLM_F_DUMP_INTR) interrupted = true;
-    const payload = reply.subarray(off + NLMSG_HDRLEN, off + len);
+    const start = off + NLMSG_HDRLEN;
+    const end = off + len;
     off += align4(len);
     if (type === NLMSG_NOOP) continue;
     if (type === NLMSG_DONE) {
       // a dump that failed part-way reports its errno in DONE's payload
-      if (payload.length >= 4) {
-        const code = view.getInt32(payload.byteOffset - reply.byteOffset, true);
+      if (end - start >= 4) {
+        const code = view.getInt32(start, true);
         if (code < 0) throw new NetlinkError(-code, request);
       }
       break;
     }
     if (type === NLMSG_ERROR) {
-      if (payload.length < 4) throw new DecodeError(`${request}: short error message`);
-      const code = view.getInt32(payload.byteOffset - reply.byteOffset, true);
+      if (end - start < 4) throw new DecodeError(`${request}: short error message`);
+      const code = view.getInt32(start, true);
       if (code === 0) break; // an ACK
       throw new NetlinkError(-code, request);
     }
-    out.push({ type, flags, seq: mseq, port: mport, payload });
+    out.push(new ReplyMessage(type, flags, mseq, mport, reply, start, end));
   }
   if (interrupted) throw new DumpInterruptedError(request);
   return out;

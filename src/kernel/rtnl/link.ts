@@ -2,7 +2,9 @@
 // vxlan parameters and the 64-bit interface statistics.
 import { attrMac, formatIp } from '../nl/address.js';
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
-import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
+import {
+  NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage, payloadBytes, payloadEnd, payloadStart,
+} from '../nl/message.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_GETLINK = 18;
@@ -115,7 +117,10 @@ function decodeLinkInfo(r: AttrReader, link: Link): void {
  * Fields past the kernel's struct are undefined (absent, not zero).
  */
 function decodeStats64(r: AttrReader, n: number): LinkStats {
-  const at = (i: number) => (i < n ? r.u64AsNumberAt(i) : undefined);
+  return statsObject((i: number) => (i < n ? r.u64AsNumberAt(i) : undefined));
+}
+
+function statsObject(at: (i: number) => number | undefined): LinkStats {
   return {
     rx_packets: at(0), tx_packets: at(1), rx_bytes: at(2), tx_bytes: at(3), rx_errors: at(4), tx_errors: at(5),
     rx_dropped: at(6), tx_dropped: at(7), multicast: at(8), collisions: at(9), rx_length_errors: at(10),
@@ -125,16 +130,24 @@ function decodeStats64(r: AttrReader, n: number): LinkStats {
     rx_nohandler: at(23), rx_otherhost_dropped: at(24),
   };
 }
+// One object of that shape with every field absent, made once: V8 then keeps
+// the fields as tagged values, so a counter that fits a small integer (most of
+// them: errors and drops are mostly 0) is stored in the object itself instead
+// of in a heap number of its own.
+statsObject(() => undefined);
 
 export function decodeLink(msg: NlMessage): Link {
-  const p = msg.payload;
-  if (p.length < 16) throw new DecodeError(`link message of ${p.length} bytes`);
+  // read in place: no view of the payload per message
+  const p = payloadBytes(msg);
+  const start = payloadStart(msg);
+  const end = payloadEnd(msg);
+  if (end - start < 16) throw new DecodeError(`link message of ${end - start} bytes`);
   const view = viewOf(p);
-  const at = p.byteOffset;
+  const at = p.byteOffset + start;
   const link: Link = { index: view.getInt32(at + 4, true), flags: view.getUint32(at + 8, true), name: '' };
   // ifi_index is an int, but no interface has a negative one
   if (link.index < 0) throw new DecodeError(`link message with ifindex ${link.index}`);
-  const r = new AttrReader(p, 16);
+  const r = new AttrReader(p, start + 16, end);
   while (r.next()) {
     switch (r.type) {
       case IFLA_IFNAME: link.name = r.str(); break;
@@ -168,5 +181,7 @@ export function decodeLink(msg: NlMessage): Link {
 }
 
 export function decodeLinks(msgs: NlMessage[]): Link[] {
-  return msgs.filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+  const out: Link[] = [];
+  for (const m of msgs) if (m.type === RTM_NEWLINK) out.push(decodeLink(m));
+  return out;
 }

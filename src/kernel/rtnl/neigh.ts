@@ -2,7 +2,9 @@
 // (family AF_BRIDGE; on a vxlan device, NDA_DST is the remote VTEP) and the
 // IPv4 neighbour table (permanent entries that overlay drivers program).
 import { AttrReader, DecodeError, viewOf } from '../nl/attr.js';
-import { NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage } from '../nl/message.js';
+import {
+  NLM_F_DUMP, NLM_F_REQUEST, encodeMessage, type NlMessage, payloadBytes, payloadEnd, payloadStart,
+} from '../nl/message.js';
 import { attrIp, attrMac } from '../nl/address.js';
 
 export const RTM_NEWNEIGH = 28;
@@ -52,17 +54,20 @@ export function getNeighRequest(seq: number, family: number): Uint8Array {
 }
 
 export function decodeNeighbour(msg: NlMessage): Neighbour {
-  const p = msg.payload;
-  if (p.length < 12) throw new DecodeError(`neighbour message of ${p.length} bytes`);
+  // read in place: no view of the payload per message
+  const p = payloadBytes(msg);
+  const start = payloadStart(msg);
+  const end = payloadEnd(msg);
+  if (end - start < 12) throw new DecodeError(`neighbour message of ${end - start} bytes`);
   const view = viewOf(p);
   const n: Neighbour = {
-    family: p[0]!,
-    ifindex: view.getInt32(p.byteOffset + 4, true),
-    state: view.getUint16(p.byteOffset + 8, true),
-    flags: p[10]!,
+    family: p[start]!,
+    ifindex: view.getInt32(p.byteOffset + start + 4, true),
+    state: view.getUint16(p.byteOffset + start + 8, true),
+    flags: p[start + 10]!,
   };
   if (n.ifindex < 0) throw new DecodeError(`neighbour message with ifindex ${n.ifindex}`);
-  const r = new AttrReader(p, 12);
+  const r = new AttrReader(p, start + 12, end);
   while (r.next()) {
     switch (r.type) {
       case NDA_DST: n.dst = attrIp(r); break;
@@ -84,9 +89,10 @@ export function decodeNeighbours(msgs: NlMessage[], keep?: (ifindex: number, fla
   const out: Neighbour[] = [];
   for (const m of msgs) {
     if (m.type !== RTM_NEWNEIGH) continue;
-    if (keep && m.payload.length >= 12) {
-      const ifindex = viewOf(m.payload).getInt32(m.payload.byteOffset + 4, true);
-      if (!keep(ifindex, m.payload[10]!)) continue;
+    if (keep) {
+      const p = payloadBytes(m);
+      const start = payloadStart(m);
+      if (payloadEnd(m) - start >= 12 && !keep(viewOf(p).getInt32(p.byteOffset + start + 4, true), p[start + 10]!)) continue;
     }
     out.push(decodeNeighbour(m));
   }
@@ -127,13 +133,15 @@ export function countNeighbours(msgs: NlMessage[]): NeighbourCount[] {
   const counts = new Map<number, NeighbourCount>();
   for (const m of msgs) {
     if (m.type !== RTM_NEWNEIGH) continue;
-    const p = m.payload;
-    if (p.length < 12) throw new DecodeError(`neighbour message of ${p.length} bytes`);
-    const state = viewOf(p).getUint16(p.byteOffset + 8, true);
-    const key = p[0]! * 0x10000 + state;
+    const p = payloadBytes(m);
+    const start = payloadStart(m);
+    const len = payloadEnd(m) - start;
+    if (len < 12) throw new DecodeError(`neighbour message of ${len} bytes`);
+    const state = viewOf(p).getUint16(p.byteOffset + start + 8, true);
+    const key = p[start]! * 0x10000 + state;
     const c = counts.get(key);
     if (c) c.count++;
-    else counts.set(key, { family: p[0]!, state: nudStateName(state), count: 1 });
+    else counts.set(key, { family: p[start]!, state: nudStateName(state), count: 1 });
   }
   return [...counts.values()];
 }
