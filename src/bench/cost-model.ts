@@ -3,7 +3,7 @@
 // collector, all in one invocation. Run as root (creates and deletes
 // namespaces `swb-*`, like scrape-bench.ts, whose helpers it uses):
 //
-//   npm run build && node dist/bench/cost-model.js
+//   npm run build && node dist/bench/cost-model.js   (or: npm run bench:cost --)
 //     --sizes=100,400,1000  namespace counts, swarm-shaped (scrape-bench's shape, 4 veth pairs)
 //     --rounds=N (20)       scrapes after one warm-up, a fresh exporter process per point
 //     --wide-veths=N (12)   veth pairs per namespace of the second shape (at the first size)
