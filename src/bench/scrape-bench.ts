@@ -11,27 +11,27 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ExporterProcess, type ScrapeReply, fakeDockerd, procCpuMs, procStatus } from './exporter-process.js';
 
-const PREFIX = 'swb-';
-const DOCKER_SOCK = join(tmpdir(), 'swb-docker.sock');
+export const PREFIX = 'swb-';
+export const DOCKER_SOCK = join(tmpdir(), 'swb-docker.sock');
 const VETHS = 4;
 const PEERS = 6; // remote VTEPs per vxlan device
 const MACS_PER_PEER = 3;
 
-function arg(name: string, dflt: string): string {
+export function arg(name: string, dflt: string): string {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
   return hit ? hit.slice(name.length + 3) : dflt;
 }
 
-function sh(script: string): string {
+export function sh(script: string): string {
   return execFileSync('bash', ['-ec', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
 }
 
-function teardown() {
+export function teardown() {
   const names = sh('ip netns list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(PREFIX));
   if (names.length) {
     const f = join(tmpdir(), 'swb-del.batch');
@@ -40,8 +40,8 @@ function teardown() {
   }
 }
 
-/** Create namespaces PREFIX0..N-1 (keeping existing ones) with one batch per namespace. */
-function ensureNamespaces(n: number) {
+/** Create namespaces PREFIX0..N-1 (keeping existing ones) with one batch per namespace; `veths` veth pairs each. */
+export function ensureNamespaces(n: number, veths = VETHS) {
   const have = new Set(sh('ip netns list').split('\n').map((l) => l.split(' ')[0]!));
   const batch = join(tmpdir(), 'swb.batch');
   for (let i = 0; i < n; i++) {
@@ -55,7 +55,7 @@ function ensureNamespaces(n: number) {
       `link add vxlan0 type vxlan id ${4096 + i} dstport 4789 nolearning local 203.0.113.1`,
       'link set vxlan0 master br0 up',
     ];
-    for (let v = 0; v < VETHS; v++) {
+    for (let v = 0; v < veths; v++) {
       lines.push(`link add veth${v} type veth peer name ceth${v}`, `link set veth${v} master br0 up`, `link set ceth${v} up`);
     }
     writeFileSync(batch, lines.join('\n') + '\n');
@@ -71,11 +71,11 @@ function ensureNamespaces(n: number) {
   }
 }
 
-const percentile = (xs: number[], p: number) => {
+export const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const median = (xs: number[]) => percentile(xs, 50);
+export const median = (xs: number[]) => percentile(xs, 50);
 
 /** The floor: a C program making the same dumps in every namespace, decoding nothing (src/bench/floor.c). */
 function buildFloor(): string {
@@ -92,7 +92,7 @@ function measureFloor(bin: string, n: number, threads: number, rounds: number) {
   return { medianMs: median(walls), p95Ms: percentile(walls, 95) };
 }
 
-const seriesOf = (body: Buffer) => body.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort();
+export const seriesOf = (body: Buffer) => body.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).sort();
 
 function selfMetric(body: string, re: RegExp): number {
   let sum = 0;
@@ -104,9 +104,9 @@ function selfMetric(body: string, re: RegExp): number {
  * The exporter as a process over loopback HTTP: a fresh process per mode, one
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
-async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', '')) {
+export async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', ''), exclude = `^(?!${PREFIX}\\d+$)`) {
   const exporter = new ExporterProcess([
-    '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=^(?!${PREFIX}\\d+$)`,
+    '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=${exclude}`,
     `--docker.host=unix://${DOCKER_SOCK}`, `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
   ], nodeArgs.split(' ').filter(Boolean), main);
@@ -159,7 +159,7 @@ function gzipLevels(body: Buffer) {
   });
 }
 
-function measureShellLoop(n: number, rounds: number) {
+export function measureShellLoop(n: number, rounds: number) {
   // the seed's approach: one nsenter per namespace per tool; CPU from bash's `times`
   const script = `for i in $(seq 0 ${n - 1}); do
   nsenter --net=/run/netns/${PREFIX}$i ip -s -j link show >/dev/null
@@ -179,7 +179,7 @@ done; times`;
   return { medianMs: percentile(walls, 50), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpus.reduce((a, b) => a + b, 0) / cpus.length };
 }
 
-function machineLoad(): string {
+export function machineLoad(): string {
   const top = sh('ps -eo pcpu,comm --sort=-pcpu --no-headers | head -5').trim().split('\n').map((l) => l.trim().replace(/\s+/, '% ')).join(', ');
   return `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; busiest processes: ${top}`;
 }
@@ -276,4 +276,5 @@ async function main() {
   for (const l of levels) console.log(`| ${l.level} | ${f(l.ms)} | ${l.bytes} | ${f(l.ratio)} |`);
 }
 
-void main();
+// run only as the entry point: src/bench/cost-model.ts imports the helpers above
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
