@@ -11,6 +11,9 @@
 //                            { errno, syscall, message };
 //                            with requests: sent on the same pool thread once the sockets
 //                            are open, replies as exchange() gives them (one trip, not two)
+//   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?], ...])
+//     -> Promise<(open()'s result)[]>: the opens run one after another on one pool
+//                            thread (one hand-off for the batch), up to maxBatch of them
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
@@ -19,7 +22,7 @@
 //                            setns() on the calling thread itself, for good (CLI only)
 //   probe(nsPath | null, destinations[], packets[], timeoutMs)
 //                            ICMP echo from inside a namespace (native/probe.c)
-//   maxRequests, maxProtocols
+//   maxRequests, maxProtocols, maxBatch
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +43,8 @@
 // the one place the per-exchange request limit is set; TypeScript reads it as maxRequests
 #define MAX_REQUESTS 8
 #define MAX_PROTOCOLS 4
+// the most namespaces one openMany() takes
+#define MAX_BATCH 256
 #define RECV_BUF (64 * 1024)
 #define MAX_REPLY (256u * 1024u * 1024u)
 // /proc/thread-self/net files one open() may read, and the most bytes of each
@@ -211,6 +216,64 @@ napi_value make_error(napi_env env, int err, const char *syscall) {
   return obj;
 }
 
+// What open() resolves to for a finished open_t: the session, or why the
+// namespace could not be entered. The session and the replies move to JavaScript.
+static napi_value open_result(napi_env env, open_t *o) {
+  if (o->err) {
+    napi_value err = make_error(env, o->err, o->syscall), flag;
+    napi_get_boolean(env, true, &flag);
+    napi_set_named_property(env, err, "namespace", flag);
+    free(o->s);
+    o->s = NULL;
+    return err;
+  }
+  napi_value result, handle, ports, v;
+  session_t *s = o->s;
+  o->s = NULL;  // JavaScript's now: closed by close() or when collected
+  napi_create_object(env, &result);
+  napi_create_external(env, s, session_finalize, NULL, &handle);
+  napi_set_named_property(env, result, "handle", handle);
+  napi_create_array_with_length(env, s->n, &ports);
+  for (size_t i = 0; i < s->n; i++) {
+    napi_create_uint32(env, s->port[i], &v);
+    napi_set_element(env, ports, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, result, "ports", ports);
+  napi_value files;
+  napi_create_array_with_length(env, o->nfiles, &files);
+  for (size_t i = 0; i < o->nfiles; i++) {
+    proc_file_t *f = &o->files[i];
+    if (f->err) {
+      v = make_error(env, f->err, f->syscall);
+    } else {
+      napi_create_buffer_copy(env, f->len, f->data, NULL, &v);
+      free(f->data);
+      f->data = NULL;
+    }
+    napi_set_element(env, files, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, result, "files", files);
+  if (o->first) napi_set_named_property(env, result, "replies", replies_of(env, o->first));
+  return result;
+}
+
+// an open_t that never reached JavaScript (cancelled, or its batch failed to parse): close what it opened
+static void open_discard(open_t *o) {
+  if (!o->s) return;
+  session_close_fds(o->s);
+  free(o->s);
+  o->s = NULL;
+}
+
+// whatever open_result did not hand over, and the open_t itself
+static void open_free(napi_env env, open_t *o) {
+  for (size_t i = 0; i < o->nfiles; i++) free(o->files[i].data);
+  if (o->first) exchange_free(env, o->first);
+  free(o->s);
+  free(o->ns_path);
+  free(o);
+}
+
 static void open_complete(napi_env env, napi_status status, void *data) {
   open_t *o = data;
   if (status != napi_ok) {
@@ -218,46 +281,12 @@ static void open_complete(napi_env env, napi_status status, void *data) {
     napi_create_string_utf8(env, "open cancelled", NAPI_AUTO_LENGTH, &msg);
     napi_create_error(env, NULL, msg, &err);
     napi_reject_deferred(env, o->deferred, err);
-    session_close_fds(o->s);
-    free(o->s);
-  } else if (o->err) {
-    napi_value err = make_error(env, o->err, o->syscall), flag;
-    napi_get_boolean(env, true, &flag);
-    napi_set_named_property(env, err, "namespace", flag);
-    napi_resolve_deferred(env, o->deferred, err);
-    free(o->s);
+    open_discard(o);
   } else {
-    napi_value result, handle, ports, v;
-    napi_create_object(env, &result);
-    napi_create_external(env, o->s, session_finalize, NULL, &handle);
-    napi_set_named_property(env, result, "handle", handle);
-    napi_create_array_with_length(env, o->s->n, &ports);
-    for (size_t i = 0; i < o->s->n; i++) {
-      napi_create_uint32(env, o->s->port[i], &v);
-      napi_set_element(env, ports, (uint32_t)i, v);
-    }
-    napi_set_named_property(env, result, "ports", ports);
-    napi_value files;
-    napi_create_array_with_length(env, o->nfiles, &files);
-    for (size_t i = 0; i < o->nfiles; i++) {
-      proc_file_t *f = &o->files[i];
-      if (f->err) {
-        v = make_error(env, f->err, f->syscall);
-      } else {
-        napi_create_external_buffer(env, f->len, f->data, free_bytes, NULL, &v);
-        f->data = NULL;
-      }
-      napi_set_element(env, files, (uint32_t)i, v);
-    }
-    napi_set_named_property(env, result, "files", files);
-    if (o->first) napi_set_named_property(env, result, "replies", replies_of(env, o->first));
-    napi_resolve_deferred(env, o->deferred, result);
+    napi_resolve_deferred(env, o->deferred, open_result(env, o));
   }
-  for (size_t i = 0; i < o->nfiles; i++) free(o->files[i].data);
-  if (o->first) exchange_free(env, o->first);
-  free(o->ns_path);
   napi_delete_async_work(env, o->work);
-  free(o);
+  open_free(env, o);
 }
 
 napi_value throw_type(napi_env env, const char *what) {
@@ -272,29 +301,27 @@ bool get_timeout(napi_env env, napi_value v, int *out) {
   return true;
 }
 
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs[, procNetFiles[, requests]])");
+// open()'s arguments (argc of them, at least 3) into an open_t; NULL and *bad when they are not right
+static open_t *open_parse(napi_env env, size_t argc, napi_value *argv, const char **bad) {
   int timeout;
-  if (!get_timeout(env, argv[2], &timeout)) return throw_type(env, "timeoutMs must be a positive integer");
+  if (!get_timeout(env, argv[2], &timeout)) { *bad = "timeoutMs must be a positive integer"; return NULL; }
   bool is_array;
   uint32_t n;
   napi_is_array(env, argv[1], &is_array);
-  if (!is_array) return throw_type(env, "protocols must be an array");
+  if (!is_array) { *bad = "protocols must be an array"; return NULL; }
   napi_get_array_length(env, argv[1], &n);
-  if (n == 0 || n > MAX_PROTOCOLS) return throw_type(env, "1 to 4 protocols");
+  if (n == 0 || n > MAX_PROTOCOLS) { *bad = "1 to 4 protocols"; return NULL; }
   session_t *s = calloc(1, sizeof *s);
   open_t *o = calloc(1, sizeof *o);
-  if (!s || !o) { free(s); free(o); return throw_type(env, "out of memory"); }
+  if (!s || !o) { free(s); free(o); *bad = "out of memory"; return NULL; }
+  o->s = s;
   s->n = n;
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     int32_t p;
     napi_get_element(env, argv[1], i, &v);
-    if (napi_get_value_int32(env, v, &p) != napi_ok || p < 0) { free(s); free(o); return throw_type(env, "protocols are netlink protocol numbers"); }
-    for (uint32_t j = 0; j < i; j++) if (s->proto[j] == p) { free(s); free(o); return throw_type(env, "protocols must be distinct"); }
+    if (napi_get_value_int32(env, v, &p) != napi_ok || p < 0) { *bad = "protocols are netlink protocol numbers"; goto fail; }
+    for (uint32_t j = 0; j < i; j++) if (s->proto[j] == p) { *bad = "protocols must be distinct"; goto fail; }
     s->proto[i] = p;
     s->fd[i] = -1;
   }
@@ -304,9 +331,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     size_t len;
     napi_get_value_string_utf8(env, argv[0], NULL, 0, &len);
     o->ns_path = malloc(len + 1);
+    if (!o->ns_path) { *bad = "out of memory"; goto fail; }
     napi_get_value_string_utf8(env, argv[0], o->ns_path, len + 1, &len);
   } else if (t != napi_null) {
-    free(s); free(o); return throw_type(env, "nsPath must be a string or null");
+    *bad = "nsPath must be a string or null"; goto fail;
   }
   if (argc >= 4) {
     napi_valuetype ft;
@@ -328,28 +356,120 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
           files_ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
         }
       }
-      o->nfiles = nf;
+      if (files_ok) o->nfiles = nf;
     }
-    if (!files_ok) { free(o->ns_path); free(s); free(o); return throw_type(env, "procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])"); }
+    if (!files_ok) { *bad = "procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])"; goto fail; }
   }
-  o->s = s;
   // optional first round: [[protocol, Uint8Array], ...] sent as soon as the sockets are open (replies in "replies")
   napi_valuetype rt = napi_undefined;
   if (argc >= 5) napi_typeof(env, argv[4], &rt);
   if (rt != napi_undefined && rt != napi_null) {
-    bool is_array;
-    uint32_t n = 0;
+    uint32_t nr = 0;
     napi_is_array(env, argv[4], &is_array);
-    if (is_array) napi_get_array_length(env, argv[4], &n);
-    const char *bad = "first requests: 1 to maxRequests [protocol, Uint8Array]";
-    if (is_array && n > 0 && n <= MAX_REQUESTS) o->first = parse_requests(env, s, argv[4], n, timeout, &bad);
-    if (!o->first) { free(o->ns_path); free(s); free(o); return throw_type(env, bad); }
+    if (is_array) napi_get_array_length(env, argv[4], &nr);
+    *bad = "first requests: 1 to maxRequests [protocol, Uint8Array]";
+    if (is_array && nr > 0 && nr <= MAX_REQUESTS) o->first = parse_requests(env, s, argv[4], nr, timeout, bad);
+    if (!o->first) goto fail;
   }
+  return o;
+fail:
+  open_free(env, o);
+  return NULL;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs[, procNetFiles[, requests]])");
+  const char *bad = "open: bad arguments";
+  open_t *o = open_parse(env, argc, argv, &bad);
+  if (!o) return throw_type(env, bad);
   napi_value promise, name;
   napi_create_promise(env, &o->deferred, &promise);
   napi_create_string_utf8(env, "swarmnet.open", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, open_execute, open_complete, o, &o->work);
   napi_queue_async_work(env, o->work);
+  return promise;
+}
+
+// ---- many opens in one trip to the pool ------------------------------------
+//
+// On a machine with few cores, every hand-off to the libuv pool wakes a pool
+// thread that preempts the main thread. openMany() runs a whole batch of
+// open()s one after another on one pool thread, and resolves once with all
+// their results: one hand-off per batch instead of one per namespace.
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  uint32_t n;
+  open_t *items[];
+} batch_t;
+
+static void batch_execute(napi_env env, void *data) {
+  batch_t *b = data;
+  for (uint32_t i = 0; i < b->n; i++) open_execute(env, b->items[i]);
+}
+
+static void batch_complete(napi_env env, napi_status status, void *data) {
+  batch_t *b = data;
+  if (status != napi_ok) {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "openMany cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, b->deferred, err);
+    for (uint32_t i = 0; i < b->n; i++) open_discard(b->items[i]);
+  } else {
+    napi_value result;
+    napi_create_array_with_length(env, b->n, &result);
+    for (uint32_t i = 0; i < b->n; i++) napi_set_element(env, result, i, open_result(env, b->items[i]));
+    napi_resolve_deferred(env, b->deferred, result);
+  }
+  for (uint32_t i = 0; i < b->n; i++) open_free(env, b->items[i]);
+  napi_delete_async_work(env, b->work);
+  free(b);
+}
+
+static napi_value js_open_many(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_array = false;
+  uint32_t n = 0;
+  if (argc >= 1) napi_is_array(env, argv[0], &is_array);
+  if (is_array) napi_get_array_length(env, argv[0], &n);
+  if (!is_array || n == 0 || n > MAX_BATCH) {
+    return throw_type(env, "openMany([[nsPath, protocols, timeoutMs, procNetFiles, requests], ...]): 1 to maxBatch entries");
+  }
+  batch_t *b = calloc(1, sizeof *b + n * sizeof b->items[0]);
+  if (!b) return throw_type(env, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value entry, args[5];
+    bool entry_is_array = false;
+    uint32_t len = 0;
+    napi_get_element(env, argv[0], i, &entry);
+    napi_is_array(env, entry, &entry_is_array);
+    if (entry_is_array) napi_get_array_length(env, entry, &len);
+    const char *bad = "each entry is [nsPath, protocols, timeoutMs, procNetFiles?, requests?]";
+    open_t *o = NULL;
+    if (entry_is_array && len >= 3 && len <= 5) {
+      for (uint32_t k = 0; k < len; k++) napi_get_element(env, entry, k, &args[k]);
+      o = open_parse(env, len, args, &bad);
+    }
+    if (!o) {
+      for (uint32_t j = 0; j < i; j++) open_free(env, b->items[j]);
+      free(b);
+      return throw_type(env, bad);
+    }
+    b->items[i] = o;
+    b->n = i + 1;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &b->deferred, &promise);
+  napi_create_string_utf8(env, "swarmnet.openMany", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, batch_execute, batch_complete, b, &b->work);
+  napi_queue_async_work(env, b->work);
   return promise;
 }
 
@@ -387,36 +507,48 @@ static int datagram_ends(const unsigned char *buf, size_t len) {
   return 0;
 }
 
+// Each pool thread reads dumps into its own scratch buffer, kept between
+// requests; a reply leaves it as one allocation of exactly its size, which the
+// main thread copies into a JavaScript Buffer and frees at once. (A reply per
+// namespace kept in a 256 KB allocation until V8 collected its Buffer held
+// tens of MB in the pool threads' malloc arenas.)
+static __thread unsigned char *scratch;
+static __thread size_t scratch_cap;
+// a scratch buffer grown past this by one large dump is given back after it
+#define SCRATCH_KEEP (1024u * 1024u)
+
 static void run_request(request_t *r, int fd) {
   if (send(fd, r->msg, r->msg_len, 0) < 0) {
     r->err = errno; r->syscall = "send"; return;
   }
-  size_t cap = RECV_BUF * 4, len = 0;
-  unsigned char *out = malloc(cap);
-  unsigned char *buf = malloc(RECV_BUF);
-  if (!out || !buf) { free(out); free(buf); r->err = ENOMEM; r->syscall = "malloc"; return; }
+  size_t len = 0;
   for (;;) {
-    ssize_t got = recv(fd, buf, RECV_BUF, 0);
+    // room for a whole datagram: a netlink datagram never exceeds RECV_BUF
+    if (scratch_cap - len < RECV_BUF) {
+      size_t cap = scratch_cap ? scratch_cap : RECV_BUF * 4;
+      while (cap - len < RECV_BUF) cap *= 2;
+      if (cap > MAX_REPLY) { r->err = EMSGSIZE; r->syscall = "recv"; break; }
+      unsigned char *grown = realloc(scratch, cap);
+      if (!grown) { r->err = ENOMEM; r->syscall = "realloc"; break; }
+      scratch = grown; scratch_cap = cap;
+    }
+    ssize_t got = recv(fd, scratch + len, RECV_BUF, 0);
     if (got < 0) {
       if (errno == EINTR) continue;
       r->err = errno == EAGAIN ? ETIMEDOUT : errno; r->syscall = "recv";
-      free(out); free(buf); return;
+      break;
     }
     if (got == 0) break;
-    if (len + (size_t)got > cap) {
-      while (len + (size_t)got > cap) cap *= 2;
-      if (cap > MAX_REPLY) { r->err = EMSGSIZE; r->syscall = "recv"; free(out); free(buf); return; }
-      unsigned char *grown = realloc(out, cap);
-      if (!grown) { r->err = ENOMEM; r->syscall = "realloc"; free(out); free(buf); return; }
-      out = grown;
-    }
-    memcpy(out + len, buf, (size_t)got);
+    size_t at = len;
     len += (size_t)got;
-    if (datagram_ends(buf, (size_t)got)) break;
+    if (datagram_ends(scratch + at, (size_t)got)) break;
   }
-  free(buf);
-  r->reply = out;
-  r->reply_len = len;
+  if (!r->err) {
+    r->reply = malloc(len ? len : 1);
+    if (r->reply) { memcpy(r->reply, scratch, len); r->reply_len = len; }
+    else { r->err = ENOMEM; r->syscall = "malloc"; }
+  }
+  if (scratch_cap > SCRATCH_KEEP) { free(scratch); scratch = NULL; scratch_cap = 0; }
 }
 
 static void exchange_execute(napi_env env, void *data) {
@@ -448,7 +580,9 @@ static napi_value replies_of(napi_env env, exchange_t *x) {
     if (r->err) {
       item = make_error(env, r->err, r->syscall);
     } else {
-      napi_create_external_buffer(env, r->reply_len, r->reply, free_bytes, NULL, &item);
+      // a copy V8 allocates and accounts for: its garbage collector sees the bytes and frees them with the Buffer
+      napi_create_buffer_copy(env, r->reply_len, r->reply, NULL, &item);
+      free(r->reply);
       r->reply = NULL;
     }
     napi_set_element(env, result, (uint32_t)i, item);
@@ -611,6 +745,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value v;
   napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &v);
   napi_set_named_property(env, exports, "open", v);
+  napi_create_function(env, "openMany", NAPI_AUTO_LENGTH, js_open_many, NULL, &v);
+  napi_set_named_property(env, exports, "openMany", v);
   napi_create_function(env, "exchange", NAPI_AUTO_LENGTH, js_exchange, NULL, &v);
   napi_set_named_property(env, exports, "exchange", v);
   napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &v);
@@ -625,6 +761,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "maxRequests", v);
   napi_create_uint32(env, MAX_PROTOCOLS, &v);
   napi_set_named_property(env, exports, "maxProtocols", v);
+  napi_create_uint32(env, MAX_BATCH, &v);
+  napi_set_named_property(env, exports, "maxBatch", v);
   return exports;
 }
 

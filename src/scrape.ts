@@ -27,6 +27,12 @@ export interface ScrapeOptions {
   /** the readers on offer (default: createReaders()); only those some collector needs run */
   readers?: NsReader[];
   concurrency: number;
+  /**
+   * namespaces opened per trip to the libuv pool (default 16): on two cores, one hand-off per namespace
+   * cost about 30 ms of a 400-namespace scrape in wake-ups and preemption; much larger batches hold
+   * more reply bytes at once for no further gain (BENCHMARKS.md "Lean, third pass")
+   */
+  batchSize?: number;
   /** time budget when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds */
   defaultTimeoutMs: number;
   /** which namespaces to read at all (cardinality control) */
@@ -98,7 +104,7 @@ export class Scraper {
 
     const refs = await this.discover(out);
     const kernel = await this.prepareReaders(deadline);
-    const samples = await sampleAll(this.sources.native, refs, { concurrency: this.opts.concurrency, timeoutMs: budgetMs, readers: this.readers }, deadline);
+    const samples = await sampleAll(this.sources.native, refs, { concurrency: this.opts.concurrency, timeoutMs: budgetMs, readers: this.readers, batchSize: this.opts.batchSize ?? 16 }, deadline);
     out.of(collectorDuration).add({ collector: 'netns' }, (performance.now() - started) / 1000);
     const failedNeeds = this.account(samples, out);
 

@@ -34,6 +34,11 @@ export interface NetlinkSessions {
    */
   open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[] | null,
     requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })>;
+  /**
+   * open() for each entry, one after another on one pool thread: one hand-off for the batch (at most maxBatch
+   * entries); the results in the order given.
+   */
+  openMany(entries: Array<Parameters<NetlinkSessions['open']>>): Promise<Array<NativeSession | (NativeError & { namespace: true })>>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */
@@ -44,6 +49,8 @@ export interface NetlinkSessions {
   readonly maxRequests: number;
   /** the most protocols one session opens */
   readonly maxProtocols: number;
+  /** the most namespaces one openMany() takes */
+  readonly maxBatch: number;
 }
 
 /** One ICMP message that came back: an echo reply (raw sockets: with its IP header), or anything else a raw socket sees. */

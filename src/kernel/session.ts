@@ -4,7 +4,7 @@
 // before the scrape ends: a socket kept open would pin a deleted namespace.
 import { DecodeError } from './nl/attr.js';
 import { DumpInterruptedError, NetlinkError, type NlMessage, parseReply } from './nl/message.js';
-import type { NetlinkSessions, NativeError, NativeReply } from './native.js';
+import type { NativeError, NativeReply, NativeSession, NetlinkSessions } from './native.js';
 import type { NetnsRef } from './netns.js';
 
 export type FailureReason =
@@ -84,26 +84,42 @@ export class NsSession {
    * one hand-off per namespace instead of two.
    */
   static async openWith(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number,
-    requests: readonly NlRequest[], procNetFiles: readonly string[] = []): Promise<{ session: NsSession; replies: Array<NlMessage[] | Error> }> {
-    const distinct = [...new Set(protocols)];
-    const names = [...new Set(procNetFiles)];
-    const first = requests.slice(0, native.maxRequests);
-    const opened = first.length > 0
-      ? await native.open(ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.map((r) => [r.protocol, r.message]))
-      : names.length > 0 ? await native.open(ref.path, distinct, timeoutMs, names) : await native.open(ref.path, distinct, timeoutMs);
+    requests: readonly NlRequest[], procNetFiles: readonly string[] = []): Promise<OpenedSession> {
+    const plan = planOpen(native, ref, protocols, timeoutMs, requests, procNetFiles);
+    return NsSession.adopt(native, plan, await native.open(...plan.args));
+  }
+
+  /**
+   * openWith() for many namespaces in one trip to the pool (the addon's openMany, at most maxBatch of them):
+   * each namespace's session, or why it could not be opened, in the order given.
+   */
+  static async openMany(native: NetlinkSessions, opens: ReadonlyArray<OpenRequest>): Promise<Array<OpenedSession | SampleError>> {
+    const plans = opens.map((o) => planOpen(native, o.ref, o.protocols, o.timeoutMs, o.requests, o.procNetFiles ?? []));
+    const opened = await native.openMany(plans.map((p) => p.args));
+    return Promise.all(plans.map(async (plan, i) => {
+      try {
+        return await NsSession.adopt(native, plan, opened[i]!);
+      } catch (err) {
+        return classifyError(err);
+      }
+    }));
+  }
+
+  private static async adopt(native: NetlinkSessions, plan: OpenPlan, opened: NativeSession | (NativeError & { namespace: true })): Promise<OpenedSession> {
+    const { ref, distinct, names, first, rest } = plan;
     if ('errno' in opened) {
       throw new SampleError(classifyNativeError(opened), `${ref.name}: ${opened.syscall}: ${opened.message}`);
     }
     const ports = new Map(distinct.map((p, i) => [p, opened.ports[i]!]));
     const files = new Map(names.map((n, i) => [n, opened.files?.[i] ?? { errno: 'EINVAL', syscall: 'open', message: 'not read' }]));
-    const session = new NsSession(native, opened.handle, ports, ref.name, timeoutMs, files);
+    const session = new NsSession(native, opened.handle, ports, ref.name, plan.timeoutMs, files);
     if (first.length === 0) return { session, replies: [] };
     try {
       // an addon that does not take requests with open() answers them in an exchange
       const replies = opened.replies
         ? first.map((r, i) => session.parse(r, opened.replies![i]))
         : await session.exchange(first);
-      if (requests.length > first.length) replies.push(...await session.exchange(requests.slice(first.length)));
+      if (rest.length > 0) replies.push(...await session.exchange(rest));
       return { session, replies };
     } catch (err) {
       session.close();
@@ -165,6 +181,44 @@ export class NsSession {
       return err as Error;
     }
   }
+}
+
+/** A namespace to open: what openWith() takes. */
+export interface OpenRequest {
+  ref: Pick<NetnsRef, 'name' | 'path'>;
+  protocols: readonly number[];
+  timeoutMs: number;
+  requests: readonly NlRequest[];
+  procNetFiles?: readonly string[];
+}
+
+/** An open session and the replies to its first requests (messages, or each request's own error). */
+export interface OpenedSession {
+  session: NsSession;
+  replies: Array<NlMessage[] | Error>;
+}
+
+interface OpenPlan {
+  ref: Pick<NetnsRef, 'name' | 'path'>;
+  timeoutMs: number;
+  distinct: number[];
+  names: string[];
+  /** sent with the opening; `rest` in exchanges after it */
+  first: readonly NlRequest[];
+  rest: readonly NlRequest[];
+  /** the addon's open() arguments */
+  args: Parameters<NetlinkSessions['open']>;
+}
+
+function planOpen(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number,
+  requests: readonly NlRequest[], procNetFiles: readonly string[]): OpenPlan {
+  const distinct = [...new Set(protocols)];
+  const names = [...new Set(procNetFiles)];
+  const first = requests.slice(0, native.maxRequests);
+  const args: OpenPlan['args'] = first.length > 0
+    ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.map((r) => [r.protocol, r.message])]
+    : names.length > 0 ? [ref.path, distinct, timeoutMs, names] : [ref.path, distinct, timeoutMs];
+  return { ref, timeoutMs, distinct, names, first, rest: requests.slice(first.length), args };
 }
 
 /** Open a session, run `fn`, and close it whatever happens. */

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERFACE_STATS } from '../../src/metrics/catalog/kernel.js';
-import { loadNative } from '../../src/kernel/native.js';
+import { type NativeReply, loadNative } from '../../src/kernel/native.js';
+import { NETLINK_ROUTE, parseReply } from '../../src/kernel/nl/message.js';
+import { decodeLinks, getLinkRequest } from '../../src/kernel/rtnl/link.js';
 import { createReaders } from '../../src/kernel/readers/index.js';
 import { sampleAll } from '../../src/kernel/sampler.js';
 import { one, parseProm, pick, type PromSample } from '../helpers/prom.js';
@@ -154,6 +156,41 @@ describe('one trip per namespace', () => {
     for (const ns of nss.names) expect(pick(samples, 'swarmnet_interface_up', { netns: ns }).length, ns).toBeGreaterThan(0);
     expect(entered).toBe(nss.names.length);
     expect(sockets()).toBe(openBefore);
+  });
+
+  it('openMany gives each namespace of a batch what open() gives it, and fails a bad entry alone', async () => {
+    const native = loadNative();
+    const openBefore = sockets();
+    const linksOf = (r: NativeReply | undefined, port: number) => {
+      if (!(r instanceof Uint8Array)) throw new Error(`no reply: ${JSON.stringify(r)}`);
+      return decodeLinks(parseReply(r, { seq: 7, port }, 'RTM_GETLINK')).map((l) => [l.name, l.index, l.mtu]);
+    };
+    const paths = nss.names.map((n) => `/run/netns/${n}`);
+    const plainFile = join(scratch, 'not-a-namespace');
+    writeFileSync(plainFile, '');
+    const entry = (path: string): Parameters<typeof native.open> => [path, [NETLINK_ROUTE], 2000, null, [[NETLINK_ROUTE, getLinkRequest(7)]]];
+    const batch = await native.openMany([...paths.map(entry), entry('/run/netns/swk-gone-nowhere'), entry(plainFile)]);
+    expect(batch).toHaveLength(paths.length + 2);
+    for (const [i, path] of paths.entries()) {
+      const alone = await native.open(...entry(path));
+      const together = batch[i]!;
+      if ('errno' in alone || 'errno' in together) throw new Error(`${path}: ${JSON.stringify([alone, together])}`);
+      // the same interfaces, decoded from each reply, and ip(8) agrees
+      expect(linksOf(together.replies?.[0], together.ports[0]!)).toEqual(linksOf(alone.replies?.[0], alone.ports[0]!));
+      expect(linksOf(together.replies?.[0], together.ports[0]!).map(([name]) => name).sort())
+        .toEqual(ipLinks(nss.names[i]!).map((l) => l.ifname).sort());
+      native.close(alone.handle);
+      native.close(together.handle);
+    }
+    expect(batch[paths.length]).toMatchObject({ errno: 'ENOENT', namespace: true });
+    expect(batch[paths.length + 1]).toMatchObject({ errno: 'EINVAL', syscall: 'nsfs', namespace: true });
+    expect(sockets()).toBe(openBefore);
+    // what the addon refuses, it refuses before any namespace is entered
+    const entries = native.counters().nsEntries;
+    expect(() => native.openMany([])).toThrow(TypeError);
+    expect(() => native.openMany(Array.from({ length: native.maxBatch + 1 }, () => entry(paths[0]!)))).toThrow(/maxBatch/);
+    expect(() => native.openMany([entry(paths[0]!), [paths[0]!, [], 2000] as never])).toThrow(/1 to 4 protocols/);
+    expect(native.counters().nsEntries).toBe(entries);
   });
 });
 

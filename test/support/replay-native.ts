@@ -48,6 +48,8 @@ export interface ReplayOptions {
   delayMs?: (path: string | null) => number;
   /** the most requests one exchange takes (the addon's is 8) */
   maxRequests?: number;
+  /** the most namespaces one openMany() takes (the addon's is 256) */
+  maxBatch?: number;
   /** answer a /proc/net file read on entry otherwise than with its capture (snmp: test/fixtures/diag/snmp.txt) */
   procNetFile?: (path: string | null, name: string) => Buffer | NativeError | undefined;
 }
@@ -73,6 +75,9 @@ const SESSION_PORTS = new Map([[NETLINK_ROUTE, rtnlCapture('links').port], [NETL
 export class ReplayNative implements NetlinkSessions {
   readonly maxRequests: number;
   readonly maxProtocols = 4;
+  readonly maxBatch: number;
+  /** every openMany(): how many namespaces it opened in one trip */
+  readonly batches: number[] = [];
   /** every open(), in order, successful or not */
   readonly opens: Array<{ path: string | null; protocols: number[]; files: string[]; ok: boolean }> = [];
   /** every exchange(), in order */
@@ -88,6 +93,7 @@ export class ReplayNative implements NetlinkSessions {
 
   constructor(private readonly opts: ReplayOptions = {}) {
     this.maxRequests = opts.maxRequests ?? 8;
+    this.maxBatch = opts.maxBatch ?? 256;
     const family = ipvsFamily().id;
     this.templates = [
       { kind: 'links', protocol: NETLINK_ROUTE, bytes: getLinkRequest(0), capture: rtnlCapture('links') },
@@ -159,6 +165,15 @@ export class ReplayNative implements NetlinkSessions {
     // the addon sends a first round with the opening, in the same trip, as exchange() would
     if (requests) opened.replies = await this.exchange(handle, requests, timeoutMs);
     return opened;
+  }
+
+  /** as the addon: each entry opened in order, the results together */
+  async openMany(entries: Array<Parameters<NetlinkSessions['open']>>): Promise<Array<NativeSession | (NativeError & { namespace: true })>> {
+    if (entries.length === 0 || entries.length > this.maxBatch) throw new TypeError('openMany: 1 to maxBatch entries');
+    this.batches.push(entries.length);
+    const out: Array<NativeSession | (NativeError & { namespace: true })> = [];
+    for (const args of entries) out.push(await this.open(...args));
+    return out;
   }
 
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, _timeoutMs: number): Promise<NativeReply[]> {

@@ -35,10 +35,10 @@ async function readers(native: ReplayNative): Promise<NsReader[]> {
   return all;
 }
 
-async function sample(opts: ReplayOptions = {}, refs = REFS, deadlineMs = 5000) {
+async function sample(opts: ReplayOptions = {}, refs = REFS, deadlineMs = 5000, batchSize = 1) {
   const native = new ReplayNative(opts);
   const rs = await readers(native);
-  const samples = await sampleAll(native, refs, { concurrency: 3, timeoutMs: 1000, readers: rs }, performance.now() + deadlineMs);
+  const samples = await sampleAll(native, refs, { concurrency: 3, timeoutMs: 1000, readers: rs, batchSize }, performance.now() + deadlineMs);
   await native.idle();
   return { native, samples, byName: new Map(samples.map((s) => [s.ref.name, s])) };
 }
@@ -162,6 +162,69 @@ describe('sampleAll over replayed kernel replies', () => {
     // the late namespace's session is closed once its answer comes; the ones after it were never entered
     for (const ref of REFS.slice(2)) expect(native.opensOf(ref.path), ref.name).toBe(0);
     expect(native.opensOf(slow)).toBe(1);
+    expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+    expect(native.openSessions).toBe(0);
+  });
+});
+
+describe('sampleAll in batches (one trip to the pool for several namespaces)', () => {
+  it('decodes every namespace as one at a time does, with each namespace entered once', async () => {
+    const one = await sample();
+    const batched = await sample({}, REFS, 5000, 2);
+    // 5 namespaces, 3 workers: batches of 2 (a batch never leaves a worker idle); the last one alone is a plain open
+    expect(batched.native.batches).toEqual([2, 2]);
+    expect(batched.native.unknown).toEqual([]);
+    for (const ref of REFS) {
+      const { durationSeconds: _a, ...a } = one.byName.get(ref.name)!;
+      const { durationSeconds: _b, ...b } = batched.byName.get(ref.name)!;
+      expect(b, ref.name).toEqual(a);
+      expect(batched.native.opensOf(ref.path), ref.name).toBe(1);
+    }
+    expect(batched.native.openSessions).toBe(0);
+  });
+
+  it('never makes batches larger than the addon takes', async () => {
+    const refs = Array.from({ length: 12 }, (_, i) => ns(`0123456789${String(i).padStart(2, '0')}`, 'sandbox'));
+    const { native, samples } = await sample({ maxBatch: 3 }, refs, 5000, 16);
+    expect(native.batches).toEqual([3, 3, 3, 3]);
+    expect(samples.every((s) => s.error === undefined && s.links.length === data.links.length)).toBe(true);
+    expect(native.openSessions).toBe(0);
+  });
+
+  it('a namespace that went away fails alone; the rest of its batch is read', async () => {
+    const gone = REFS[1]!.path;
+    const { native, byName } = await sample({ openError: (p) => (p === gone ? 'ENOENT' : undefined) }, REFS, 5000, 2);
+    expect(byName.get(REFS[1]!.name)!.error?.reason).toBe('vanished');
+    for (const ref of REFS.filter((r) => r.path !== gone)) {
+      expect(byName.get(ref.name)!.error, ref.name).toBeUndefined();
+      expect(byName.get(ref.name)!.links, ref.name).toEqual(data.links);
+    }
+    expect(native.openSessions).toBe(0);
+  });
+
+  it('a namespace whose links fail fails alone, and every session of the batch is closed', async () => {
+    const overlay = '/fixture/netns/1-abcdefghij';
+    const { native, byName } = await sample({
+      override: (p, kind) => (p === overlay && kind === 'links'
+        ? { native: { errno: 'ETIMEDOUT', syscall: 'recv', message: 'timed out (replayed)' } } : undefined),
+    }, REFS, 5000, 2);
+    expect(byName.get('1-abcdefghij')!.error?.reason).toBe('timeout');
+    expect(byName.get('host')!.error).toBeUndefined();
+    expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
+    expect(native.openSessions).toBe(0);
+  });
+
+  it('a batch that outlives the deadline is reported whole with reason deadline, and the batches after it are never entered', async () => {
+    const slow = REFS[1]!.path;
+    const native = new ReplayNative({ delayMs: (p) => (p === slow ? 1000 : 0) });
+    const rs = await readers(native);
+    const started = performance.now();
+    // one worker, batches of 2: host + the slow overlay namespace, then the deadline has passed
+    const samples = await sampleAll(native, REFS, { concurrency: 1, timeoutMs: 1000, readers: rs, batchSize: 2 }, started + 150);
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(samples.map((s) => [s.ref.name, s.error?.reason])).toEqual(REFS.map((r) => [r.name, 'deadline']));
+    await native.idle();
+    for (const ref of REFS.slice(2)) expect(native.opensOf(ref.path), ref.name).toBe(0);
     expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
     expect(native.openSessions).toBe(0);
   });
