@@ -201,7 +201,7 @@ async function main() {
     // one namespace, as many interfaces as the first size's namespaces (lo + veth ends)
     nePairs = Math.ceil(((points[0]?.interfaces ?? base * (3 + 2 * BASE_VETHS)) - 1) / 2);
     singleNamespace(nePairs);
-    single = point(1, await measureExporter(1, rounds, false, undefined, arg('node-args', ''), `^(?!${NE_NS}$)`), 0);
+    single = point(1, await measureExporter(1, rounds, false, undefined, undefined, `^(?!${NE_NS}$)`), 0);
     console.error(JSON.stringify(single));
     if (existsSync(NE_BIN)) ne = await measureNodeExporter(rounds);
     else notes.push(`node_exporter not measured: ${NE_BIN} is not installed (apt-get install prometheus-node-exporter)`);

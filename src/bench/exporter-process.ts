@@ -9,6 +9,13 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The node flags the exporter ships with: the image's ENTRYPOINT and `npm start`
+ * (test/unit/deploy.test.ts keeps them in step). The benchmark runs the exporter
+ * with them unless told otherwise.
+ */
+export const SHIPPED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=40'];
+
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 
 export interface ScrapeReply {

@@ -5,8 +5,11 @@
 // link + bridge -j fdb per namespace), all in the same invocation.
 // Run as root: npm run bench -- --sizes=100,400
 //   --rounds=N (30)  --shell-rounds=N (3)  --concurrency=N (2)
-//   --compare=PATH/main.js   another build in the same run (gzip requested)
-//   --v8-variant="FLAGS"     this build again with node FLAGS (gzip)
+//   --compare=PATH/main.js   another build in the same run (gzip requested), run with
+//                            --compare-node-args (default "none": V8's defaults)
+//   --node-args="FLAGS"      node flags of the main runs (default: the shipped ones,
+//                            SHIPPED_NODE_FLAGS; "none" for V8's defaults)
+//   --v8-variant="FLAGS"     this build again with node FLAGS (gzip; "none": V8's defaults)
 //   --keep=true  --setup-only=true
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ExporterProcess, type ScrapeReply, fakeDockerd, procCpuMs, procStatus } from './exporter-process.js';
+import { ExporterProcess, SHIPPED_NODE_FLAGS, type ScrapeReply, fakeDockerd, procCpuMs, procStatus } from './exporter-process.js';
 
 export const PREFIX = 'swb-';
 export const DOCKER_SOCK = join(tmpdir(), 'swb-docker.sock');
@@ -104,12 +107,16 @@ function selfMetric(body: string, re: RegExp): number {
  * The exporter as a process over loopback HTTP: a fresh process per mode, one
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
-export async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string, nodeArgs = arg('node-args', ''), exclude = `^(?!${PREFIX}\\d+$)`) {
+/** node flags from an option's text: "none" (or nothing) for V8's defaults */
+export const nodeFlags = (text: string): string[] => (text === 'none' ? [] : text.split(' ').filter(Boolean));
+
+export async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string,
+  nodeArgs = arg('node-args', SHIPPED_NODE_FLAGS.join(' ')), exclude = `^(?!${PREFIX}\\d+$)`) {
   const exporter = new ExporterProcess([
     '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=${exclude}`,
     `--docker.host=unix://${DOCKER_SOCK}`, `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
-  ], nodeArgs.split(' ').filter(Boolean), main);
+  ], nodeFlags(nodeArgs), main);
   await exporter.start();
   const headers: Record<string, string> = gzip ? { 'accept-encoding': 'gzip' } : {};
   try {
@@ -190,6 +197,7 @@ async function main() {
   const shellRounds = Number(arg('shell-rounds', '3'));
   const concurrency = Number(arg('concurrency', '2'));
   console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`);
+  console.log(`main runs: node ${nodeFlags(arg('node-args', SHIPPED_NODE_FLAGS.join(' '))).join(' ') || '(V8 defaults)'} dist/main.js`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, kernel ${sh('uname -r').trim()}, node ${process.version}, ${new Date().toISOString()}`);
   console.log(`at start: ${machineLoad()}`);
   if (arg('setup-only', 'false') === 'true') {
@@ -212,7 +220,7 @@ async function main() {
       const plain = await measureExporter(n, rounds, false);
       const gz = await measureExporter(n, rounds, true);
       // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
-      const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', '')) : undefined;
+      const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', ''), arg('compare-node-args', 'none')) : undefined;
       // the same build with V8 heap flags (the documented last resort for memory), gzip
       const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
       const same = seriesOf(plain.plain).length === gz.series;
@@ -248,7 +256,7 @@ async function main() {
     console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);
   }
   if (arg('compare', '')) {
-    console.log(`\nthe build at ${arg('compare', '')}, same run, asked for gzip:`);
+    console.log(`\nthe build at ${arg('compare', '')} (node flags: ${arg('compare-node-args', 'none')}), same run, asked for gzip:`);
     console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | bytes on the wire | encoding | VmHWM MB (after 15 / end) |');
     console.log('|---|---|---|---|---|---|---|---|');
     for (const r of rows) {

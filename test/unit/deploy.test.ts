@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ROOT } from './promql-exprs.js';
+import { SHIPPED_NODE_FLAGS } from '../../src/bench/exporter-process.js';
 
 interface Service {
   command?: string[]; cap_add?: string[]; cap_drop?: string[]; read_only?: boolean; user?: string;
@@ -32,6 +33,15 @@ describe('deploy/stack.yml', () => {
     const host = ex.volumes!.find((v) => v.target === '/host/proc/1/ns/net')!;
     expect(host).toMatchObject({ type: 'bind', source: '${SWARMNET_HOST_NETNS:-/proc/1/ns/net}', read_only: true });
     expect(ex.command).toContain(`--netns.host=${host.target}`);
+  });
+  it('runs node with the heap settings the benchmark measures, in the image, in npm start, and not overridden', () => {
+    const entry = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(entry!)).toEqual(['/nodejs/bin/node', ...SHIPPED_NODE_FLAGS, 'dist/main.js']);
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toBe(['node', ...SHIPPED_NODE_FLAGS, 'dist/main.js'].join(' '));
+    expect((ex as { entrypoint?: unknown }).entrypoint).toBeUndefined();
+    // node itself takes them (an unknown V8 flag would stop it before main.js)
+    expect(execFileSync(process.execPath, [...SHIPPED_NODE_FLAGS, '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' })).toBe('ok');
   });
   it('checks health with the image\'s static binary, not a second node', () => {
     expect(ex.healthcheck!.test).toEqual(['CMD', '/app/healthcheck']);
