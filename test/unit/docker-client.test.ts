@@ -76,6 +76,29 @@ describe('requests', () => {
     expect(await api.info()).toEqual({ url: '/info' });
   });
 
+  it('a kept-alive connection the daemon dropped is retried once on a new one', async () => {
+    const served = new WeakSet<object>();
+    let dropped = 0;
+    handler = (req, res) => {
+      if (served.has(req.socket)) {
+        dropped++;
+        req.socket.destroy(); // as a daemon closing an idle connection just as it is reused
+        return;
+      }
+      served.add(req.socket);
+      json({ n: 1 })(req, res);
+    };
+    const api = createDockerApi(sock);
+    expect(await api.info()).toEqual({ n: 1 });
+    expect(await api.info()).toEqual({ n: 1 });
+    expect(dropped).toBe(1);
+    // a fresh connection that fails is not retried
+    handler = (req) => { dropped++; req.socket.destroy(); };
+    const err = await createDockerApi(sock).info().catch((e: unknown) => e) as Error & { code?: string };
+    expect(err.code).toBe('ECONNRESET');
+    expect(dropped).toBe(2);
+  });
+
   it('a 404 carries statusCode 404 and dockerd\'s message', async () => {
     handler = json({ message: 'No such container: abc' }, 404);
     const err = await createDockerApi(sock).container('abc').catch((e: unknown) => e) as Error & { statusCode?: number };
