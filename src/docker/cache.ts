@@ -43,7 +43,7 @@ export interface DockerCacheOptions {
   maxPendingIds?: number;
   /** how task labels are spelled (default full task names) */
   taskLabel?: TaskLabelMode;
-  /** an API other than dockerode on `host` */
+  /** an API other than the HTTP client for `host` (tests) */
   api?: DockerApi;
 }
 

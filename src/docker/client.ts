@@ -1,45 +1,23 @@
-// The Docker Engine API calls the cache makes, through dockerode. Answers are
+// The Docker Engine API calls the cache makes: seven GET endpoints and the
+// events stream, over node:http (which fastify loads anyway). Answers are
 // returned as unknown JSON: state.ts converts them defensively.
 //
-// dockerode is loaded on the first call, not at start: with its SSH and gRPC
-// dependencies it costs about 29 MB of RSS and half a second to load
-// (src/bench/module-cost.ts), which an exporter without a reachable Docker
-// socket never needs to pay.
-import { access } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import type Docker from 'dockerode';
-
-/**
- * Stand-ins for what dockerode and its modem load at start and the exporter
- * never calls: the SSH client (no ssh:// host is accepted, see
- * parseDockerHost) and gRPC (BuildKit sessions, for image builds). Their real
- * modules cost about 10 MB of RSS on a node (ssh2 alone reserves 16 MB of
- * WebAssembly memory); a stand-in that is called anyway says what it is.
- */
-function stubUnusedDockerodeDeps(): void {
-  const require = createRequire(import.meta.url);
-  const unused = (name: string) => () => { throw new Error(`${name} is not available in swarmnet-exporter`); };
-  const stub = (from: string, name: string, exports: object) => {
-    try {
-      const path = require.resolve(name, { paths: [dirname(require.resolve(from))] });
-      require.cache[path] ??= { id: path, filename: path, loaded: true, exports } as unknown as NodeJS.Module;
-    } catch {
-      // not installed where dockerode looks for it: nothing to stand in for
-    }
-  };
-  stub('docker-modem', 'ssh2', { Client: unused('ssh2') });
-  stub('dockerode', '@grpc/grpc-js', { Server: unused('@grpc/grpc-js'), ServerCredentials: { createInsecure: unused('@grpc/grpc-js') } });
-  stub('dockerode', '@grpc/proto-loader', { loadSync: unused('@grpc/proto-loader') });
-}
+// (This used to be dockerode, which with its SSH and gRPC dependencies cost
+// about 28 MB of RSS to load, for the few calls below; see README, Dependencies.)
+import http from 'node:http';
 
 export interface DockerApiOptions {
   /** upper bound for one API request; for the events stream, until its answer starts */
   timeoutMs?: number;
+  /** largest JSON answer accepted, bytes (default 64 MiB): a broken daemon cannot exhaust memory */
+  maxBodyBytes?: number;
 }
 
 /** an events line longer than this is not an event: it is dropped, not buffered */
 const MAX_EVENT_LINE = 1 << 20;
+const MAX_BODY_BYTES = 64 * 2 ** 20;
+/** how much of an error answer is read for dockerd's message */
+const MAX_ERROR_BODY = 64 * 1024;
 
 /** A Docker event as the stream sends it (GET /events). */
 export interface DockerEvent {
@@ -70,11 +48,14 @@ export interface DockerApi {
   events(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void): Promise<EventStream>;
 }
 
+/** Where the daemon listens: a unix socket, or a plain-HTTP TCP endpoint. */
+export type DockerTarget = { socketPath: string } | { protocol: 'http'; host: string; port: number };
+
 /**
  * `--docker.host` forms: unix:///path, /path, tcp://host:port, http://host:port.
  * (TLS and ssh are not supported: mount the socket instead.)
  */
-export function parseDockerHost(host: string): Docker.DockerOptions {
+export function parseDockerHost(host: string): DockerTarget {
   if (host.startsWith('unix://')) {
     const path = host.slice('unix://'.length);
     if (!path) throw new Error(`docker host "${host}": no socket path`);
@@ -86,103 +67,165 @@ export function parseDockerHost(host: string): Docker.DockerOptions {
   throw new Error(`docker host "${host}": expected unix:///path/to/docker.sock or tcp://host:port`);
 }
 
-/** Whether the Docker socket is there at all (a TCP endpoint is assumed to be). */
-async function reachable(target: Docker.DockerOptions): Promise<boolean> {
-  if (!target.socketPath) return true;
+/** An error for a non-2xx answer: `statusCode`, and dockerd's `message` when the body has one. */
+function httpError(what: string, statusCode: number, body: string): Error & { statusCode: number } {
+  let message = body.trim();
   try {
-    await access(target.socketPath);
-    return true;
+    const json = JSON.parse(body) as { message?: unknown };
+    if (typeof json?.message === 'string') message = json.message;
   } catch {
-    return false;
+    // not JSON: the text as it came
   }
+  if (message.length > 500) message = `${message.slice(0, 500)}...`;
+  return Object.assign(new Error(`docker ${what}: (HTTP code ${statusCode}) ${message || http.STATUS_CODES[statusCode] || 'unexpected'}`), { statusCode });
+}
+
+/** Read up to `max` bytes of a response; more is an error (the request is destroyed). */
+function readBody(res: http.IncomingMessage, max: number, onTooLarge: () => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        res.removeAllListeners('data');
+        onTooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks, Math.min(size, max))));
+    res.on('error', reject);
+    res.on('aborted', () => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+  });
 }
 
 export function createDockerApi(host: string, opts: DockerApiOptions = {}): DockerApi {
   const target = parseDockerHost(host);
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  let clients: Promise<{ api: Docker; stream: Docker }> | undefined;
-  const load = async () => {
-    // a missing socket fails here as connect() would (ENOENT), without loading dockerode for it
-    if (!clients && !(await reachable(target))) {
-      throw Object.assign(new Error(`connect ENOENT ${target.socketPath}`), { code: 'ENOENT' });
-    }
-    if (!clients) stubUnusedDockerodeDeps();
-    clients ??= import('dockerode').then(({ default: Docker }) => ({
-      api: new Docker({ ...target, timeout: timeoutMs }),
-      // the modem's timeout is an idle timeout: a quiet events stream must not hit it
-      stream: new Docker({ ...target }),
-    }));
-    return clients;
-  };
-  // The modem's timeout is an idle timeout, and what it throws reads "socket hang up":
-  // each request also gets a deadline for its whole answer, reported as a timeout.
-  const deadline = async <T>(what: string, call: (api: Docker, abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
-    const { api } = await load();
-    const abort = new AbortController();
-    const err = Object.assign(new Error(`docker ${what}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => { abort.abort(err); reject(err); }, timeoutMs);
-    });
-    try {
-      return await Promise.race([call(api, abort.signal), timeout]);
-    } finally {
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const where: http.RequestOptions = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+  // the request/response calls share kept-alive connections (idle ones do not hold the process);
+  // the events stream has a connection of its own
+  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 8 });
+  const headers = { accept: 'application/json' };
+  const timeoutError = (what: string) => Object.assign(new Error(`docker ${what}: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+
+  /** One GET whose whole answer is JSON, within the deadline (`until`, ms since the epoch). */
+  const attempt = (what: string, path: string, until: number, retry: boolean): Promise<unknown> => new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | undefined, value?: unknown) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-    }
-  };
+      if (!err) resolve(value);
+      // a kept-alive connection the daemon closed while it sat idle: once more on a new one
+      else if (retry && req.reusedSocket && (err as { code?: unknown }).code === 'ECONNRESET' && Date.now() < until) {
+        attempt(what, path, until, false).then(resolve, reject);
+      } else reject(err);
+    };
+    const req = http.request({ ...where, method: 'GET', path, agent, headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
+      const tooLarge = () => {
+        const err = new Error(`docker ${what}: answer larger than ${maxBodyBytes} bytes`);
+        finish(err);
+        req.destroy(err);
+      };
+      if (ok && Number(res.headers['content-length'] ?? 0) > maxBodyBytes) return tooLarge();
+      // an error answer is read for dockerd's message only: the rest is dropped
+      readBody(res, ok ? maxBodyBytes : MAX_ERROR_BODY, ok ? tooLarge : () => undefined).then((body) => {
+        if (!ok) return finish(httpError(what, status, body.toString('utf8')));
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          return finish(new Error(`docker ${what}: the answer is not JSON (${body.length} bytes): ${(err as Error).message}`));
+        }
+        finish(undefined, json);
+      }, (err: Error) => finish(err));
+    });
+    const timer = setTimeout(() => {
+      const err = timeoutError(what);
+      finish(err);
+      req.destroy(err);
+    }, Math.max(0, until - Date.now()));
+    req.on('error', (err) => finish(err));
+    req.end();
+  });
+  const get = (what: string, path: string) => attempt(what, path, Date.now() + timeoutMs, true);
+  const list = (what: string, path: string) => get(what, path) as Promise<unknown[]>;
+  const q = encodeURIComponent;
+
   return {
     target: host,
-    info: () => deadline('info', (api, abortSignal) => api.info({ abortSignal })),
-    nodes: () => deadline('nodes', (api, abortSignal) => api.listNodes({ abortSignal })),
-    services: () => deadline('services', (api, abortSignal) => api.listServices({ abortSignal })),
-    networks: () => deadline('networks', (api, abortSignal) => api.listNetworks({ abortSignal })),
-    // (network inspect takes no abort signal: the modem's idle timeout closes a silent one)
-    network: (id, verbose) => deadline('network inspect', (api) => api.getNetwork(id).inspect(verbose ? { verbose: true } : {})),
-    containers: () => deadline('containers', (api, abortSignal) => api.listContainers({ all: true, abortSignal })),
-    container: (id) => deadline('container inspect', (api, abortSignal) => api.getContainer(id).inspect({ abortSignal })),
-    events: async (filters, onEvent) => {
-      const { stream } = await load();
-      // a daemon that accepts the connection and never answers must not hold the cache forever
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(Object.assign(new Error(`events: no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
-      let readable: NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
-      try {
-        readable = (await stream.getEvents({ filters: JSON.stringify(filters), abortSignal: abort.signal })) as typeof readable;
-      } catch (err) {
-        throw abort.signal.aborted ? abort.signal.reason : err;
-      } finally {
+    info: () => get('info', '/info'),
+    nodes: () => list('nodes', '/nodes'),
+    services: () => list('services', '/services'),
+    networks: () => list('networks', '/networks'),
+    network: (id, verbose) => get('network inspect', `/networks/${q(id)}${verbose ? '?verbose=true' : ''}`),
+    containers: () => list('containers', '/containers/json?all=true'),
+    container: (id) => get('container inspect', `/containers/${q(id)}/json`),
+    events: (filters, onEvent) => new Promise<EventStream>((resolve, reject) => {
+      // a daemon that accepts the connection and never answers must not hold the cache forever;
+      // once the answer started, a quiet stream is a quiet swarm
+      let opened = false;
+      const fail = (err: Error) => {
+        if (opened) return;
+        opened = true;
         clearTimeout(timer);
-      }
-      let buffered = '';
-      let settle!: (err: Error | undefined) => void;
-      const ended = new Promise<Error | undefined>((resolve) => { settle = resolve; });
-      readable.on('data', (chunk: Buffer | string) => {
-        buffered += chunk.toString();
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          try {
-            onEvent(JSON.parse(line) as DockerEvent);
-          } catch {
-            // a malformed line only costs us that event; the periodic resync covers it
-          }
-        }
-        if (buffered.length > MAX_EVENT_LINE) buffered = '';
-      });
-      readable.on('end', () => settle(undefined));
-      readable.on('close', () => settle(undefined));
-      readable.on('error', (err: Error) => settle(err));
-      return {
-        ended,
-        close: () => {
-          readable.removeAllListeners('data');
-          readable.destroy?.();
-          settle(undefined);
-        },
+        reject(err);
+        req.destroy();
       };
-    },
+      let settle: (err: Error | undefined) => void = () => undefined;
+      const req = http.request({ ...where, method: 'GET', path: `/events?filters=${q(JSON.stringify(filters))}`, agent: false, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          readBody(res, MAX_ERROR_BODY, () => undefined).then((body) => fail(httpError('events', status, body.toString('utf8'))), fail);
+          return;
+        }
+        if (opened) return void res.destroy();
+        opened = true;
+        clearTimeout(timer);
+        const ended = new Promise<Error | undefined>((r) => { settle = r; });
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            try {
+              onEvent(JSON.parse(line) as DockerEvent);
+            } catch {
+              // a malformed line only costs us that event; the periodic resync covers it
+            }
+          }
+          if (buffered.length > MAX_EVENT_LINE) buffered = '';
+        });
+        res.on('end', () => settle(undefined));
+        res.on('close', () => settle(undefined));
+        res.on('error', (err: Error) => settle(err));
+        resolve({
+          ended,
+          close: () => {
+            res.removeAllListeners('data');
+            res.destroy();
+            req.destroy();
+            settle(undefined);
+          },
+        });
+      });
+      const timer = setTimeout(() => {
+        const err = timeoutError('events');
+        fail(err);
+        req.destroy(err);
+      }, timeoutMs);
+      req.on('error', (err) => (opened ? settle(err) : fail(err)));
+      req.end();
+    }),
   };
 }
 
