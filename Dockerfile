@@ -105,7 +105,7 @@ USER 0:0
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/app/healthcheck"]
 # Two V8 heap settings (BENCHMARKS.md): a 2 MB young generation and an old
-# generation allowed to grow 40% past what the last full collection kept, so a
+# generation allowed to grow 20% past what the last full collection kept, so a
 # scrape's garbage is collected sooner; both soft (a larger node's heap still
 # grows as far as it needs). Keep in step with package.json's start script.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=40", "dist/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=20", "dist/main.js"]

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
  * (test/unit/deploy.test.ts keeps them in step). The benchmark runs the exporter
  * with them unless told otherwise.
  */
-export const SHIPPED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=40'];
+export const SHIPPED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 

@@ -10,6 +10,8 @@
 //   --node-args="FLAGS"      node flags of the main runs (default: the shipped ones,
 //                            SHIPPED_NODE_FLAGS; "none" for V8's defaults)
 //   --v8-variant="FLAGS"     this build again with node FLAGS (gzip; "none": V8's defaults)
+//   --memory-runs=N (3)      the gzip run this often (fresh processes): VmHWM of each,
+//                            since the peak depends on when V8 collects
 //   --keep=true  --setup-only=true
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -219,6 +221,12 @@ async function main() {
       const floor1 = measureFloor(floorBin, n, 1, rounds);
       const plain = await measureExporter(n, rounds, false);
       const gz = await measureExporter(n, rounds, true);
+      // more gzip runs for the peak alone: one run's VmHWM moves by several MB with the timing of V8's collections
+      const hwms = [{ at15: gz.hwmAt15MB, end: gz.hwmMB }];
+      for (let i = 1; i < Number(arg('memory-runs', '3')); i++) {
+        const again = await measureExporter(n, rounds, true);
+        hwms.push({ at15: again.hwmAt15MB, end: again.hwmMB });
+      }
       // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
       const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', ''), arg('compare-node-args', 'none')) : undefined;
       // the same build with V8 heap flags (the documented last resort for memory), gzip
@@ -230,7 +238,7 @@ async function main() {
       const { plain: _c, ...compareRow } = compare ?? { plain: undefined };
       const { plain: _d, ...flaggedRow } = flagged ?? { plain: undefined };
       const row = {
-        namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, same, shell,
+        namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, hwms, same, shell,
         compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined,
         flagged: flagged ? flaggedRow as Omit<typeof gz, 'plain'> : undefined,
       };
@@ -254,6 +262,12 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);
+  }
+  console.log(`\nVmHWM MB of the gzip runs (${arg('memory-runs', '3')} fresh processes, after 15 scrapes / at the end of ${rounds}):`);
+  console.log('| namespaces | runs | highest after 15 |');
+  console.log('|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.namespaces} | ${r.hwms.map((h) => `${f(h.at15, 0)} / ${f(h.end, 0)}`).join(', ')} | ${f(Math.max(...r.hwms.map((h) => h.at15)), 0)} |`);
   }
   if (arg('compare', '')) {
     console.log(`\nthe build at ${arg('compare', '')} (node flags: ${arg('compare-node-args', 'none')}), same run, asked for gzip:`);
