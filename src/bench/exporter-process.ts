@@ -98,10 +98,11 @@ export class ExporterProcess {
     throw new Error(`exporter did not start: ${this.stderr}`);
   }
 
-  get(path: string, headers: Record<string, string> = {}): Promise<ScrapeReply> {
+  /** `ownConnection`: not over the kept-alive connection (it takes one request at a time): for concurrent requests */
+  get(path: string, headers: Record<string, string> = {}, ownConnection = false): Promise<ScrapeReply> {
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const req = http.get({ host: '127.0.0.1', port: this.port, path, headers, agent: this.agent }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port: this.port, path, headers, agent: ownConnection ? false : this.agent }, (res) => {
         const sock = res.socket;
         const read0 = (sock as unknown as { _benchRead?: number })._benchRead ?? 0;
         const chunks: Buffer[] = [];
@@ -120,6 +121,7 @@ export class ExporterProcess {
 
   async stop(): Promise<void> {
     this.agent.destroy();
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill('SIGTERM');
     await exited;

@@ -36,8 +36,8 @@ export function sh(script: string): string {
   return execFileSync('bash', ['-ec', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
 }
 
-export function teardown() {
-  const names = sh('ip netns list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(PREFIX));
+export function teardown(prefix = PREFIX) {
+  const names = sh('ip netns list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
   if (names.length) {
     const f = join(tmpdir(), 'swb-del.batch');
     writeFileSync(f, names.map((n) => `netns del ${n}`).join('\n') + '\n');
@@ -46,11 +46,11 @@ export function teardown() {
 }
 
 /** Create namespaces PREFIX0..N-1 (keeping existing ones) with one batch per namespace; `veths` veth pairs each. */
-export function ensureNamespaces(n: number, veths = VETHS) {
+export function ensureNamespaces(n: number, veths = VETHS, prefix = PREFIX) {
   const have = new Set(sh('ip netns list').split('\n').map((l) => l.split(' ')[0]!));
   const batch = join(tmpdir(), 'swb.batch');
   for (let i = 0; i < n; i++) {
-    const ns = `${PREFIX}${i}`;
+    const ns = `${prefix}${i}`;
     if (have.has(ns)) continue;
     sh(`ip netns add ${ns}`);
     const lines = [
@@ -138,13 +138,16 @@ export async function measureExporter(n: number, rounds: number, gzip: boolean, 
     }
     const cpu = procCpuMs(exporter.pid) - cpu0;
     const status = procStatus(exporter.pid);
+    // a plain and a gzip scrape at once share one collection: the gunzipped body must be the plain one, byte for byte
+    const [asPlain, asGzip] = await Promise.all([exporter.get('/metrics', {}, true), exporter.get('/metrics', { 'accept-encoding': 'gzip' }, true)]);
+    const gzipSameAsPlain = asGzip.headers['content-encoding'] === 'gzip' && gunzipSync(asGzip.body).equals(asPlain.body);
     const encoding = last.headers['content-encoding'] ?? 'identity';
     const plain = encoding === 'gzip' ? gunzipSync(last.body) : last.body;
     const text = plain.toString('utf8');
     return {
       medianMs: median(walls), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpu / rounds,
       hwmAt15MB: hwmAt15 / 1024, hwmMB: status.vmHwmKB / 1024, rssEndMB: status.vmRssKB / 1024,
-      encoding, series: seriesOf(plain).length, wireBytes: last.wireBytes, bodyBytes: last.body.length, plain, rssCurve,
+      encoding, gzipSameAsPlain, series: seriesOf(plain).length, wireBytes: last.wireBytes, bodyBytes: last.body.length, plain, rssCurve,
       // the exporter's own account of its last collection (before rendering)
       collectMs: selfMetric(text, /^swarmnet_scrape_duration_seconds (\S+)$/gm) * 1000,
       netnsMs: selfMetric(text, /^swarmnet_scrape_collector_duration_seconds\{collector="netns"\} (\S+)$/gm) * 1000,
@@ -231,7 +234,7 @@ async function main() {
       const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', ''), arg('compare-node-args', 'none')) : undefined;
       // the same build with V8 heap flags (the documented last resort for memory), gzip
       const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
-      const same = seriesOf(plain.plain).length === gz.series;
+      const same = gz.gzipSameAsPlain;
       const shell = measureShellLoop(n, shellRounds);
       const { plain: body, ...plainRow } = plain;
       const { plain: _b, ...gzRow } = gz;
@@ -258,7 +261,7 @@ async function main() {
   for (const r of rows) {
     console.log(`| ${r.namespaces} | ${r.plain.series} | ${f(r.floor.medianMs)} (${f(r.floor1.medianMs)}) | ${f(r.plain.medianMs)} | ${f(r.plain.p95Ms)} | ${f(r.plain.medianMs / r.floor.medianMs, 2)} | ${f(r.gzip.medianMs)} | ${f(r.gzip.p95Ms)} | ${f(r.gzip.medianMs / r.floor.medianMs, 2)} | ${f(r.plain.cpuMsPerScrape)} / ${f(r.gzip.cpuMsPerScrape)} | ${f(r.shell.medianMs, 0)} | ${f(r.shell.medianMs / r.plain.medianMs, 0)}x |`);
   }
-  console.log('\n| namespaces | bytes on the wire plain | gzip | ratio | VmHWM MB plain (after 15 / end) | gzip (after 15 / end) | RSS at end plain / gzip | collection ms (netns) | gzip series = plain |');
+  console.log('\n| namespaces | bytes on the wire plain | gzip | ratio | VmHWM MB plain (after 15 / end) | gzip (after 15 / end) | RSS at end plain / gzip | collection ms (netns) | gzip body = plain body (one collection) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);

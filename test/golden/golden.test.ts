@@ -9,7 +9,6 @@
 //
 // Both files are also checked by the tools Prometheus users have: promtool's
 // linter, and the Python client's parsers (strict OpenMetrics for the .om.txt).
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,6 +19,7 @@ import { FamilySet } from '../../src/metrics/family.js';
 import { renderOpenMetrics, renderPrometheus } from '../../src/metrics/render.js';
 import { capturedScene, ipvsFamily } from '../support/captures.js';
 import { dockerViewOf, snapshotOf } from '../support/snapshot.js';
+import { promtool, pythonParse } from '../harness/exposition.js';
 
 const dir = import.meta.dirname;
 const GOLDEN = { text: join(dir, 'exposition.prom'), openmetrics: join(dir, 'exposition.om.txt') };
@@ -90,30 +90,6 @@ function render(): Rendered {
 }
 
 const lines = (s: string) => s.split('\n');
-
-// The Python client's parsers; prints what they found, or exits non-zero with the parser's error.
-const PARSE_PY = `
-import json, sys
-fmt = sys.argv[1]
-text = sys.stdin.read()
-if fmt == 'openmetrics':
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
-else:
-    from prometheus_client.parser import text_string_to_metric_families
-families = list(text_string_to_metric_families(text))
-print(json.dumps({'families': len(families), 'samples': sum(len(f.samples) for f in families),
-                  'types': sorted({f.type for f in families})}))
-`;
-
-function pythonParse(format: 'text' | 'openmetrics', input: string) {
-  const r = spawnSync('/usr/bin/python3', ['-c', PARSE_PY, format], { input, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, error: r.error };
-}
-
-function promtool(input: string) {
-  const r = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input, encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout}${r.stderr}`, error: r.error };
-}
 
 describe('golden exposition from captured state', () => {
   let rendered: Rendered;
