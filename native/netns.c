@@ -11,9 +11,11 @@
 //                            { errno, syscall, message };
 //                            with requests: sent on the same pool thread once the sockets
 //                            are open, replies as exchange() gives them (one trip, not two)
-//   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?], ...])
+//   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?], ...][, budgetMs])
 //     -> Promise<(open()'s result)[]>: the opens run one after another on one pool
-//                            thread (one hand-off for the batch), up to maxBatch of them
+//                            thread (one hand-off for the batch), up to maxBatch of them;
+//                            once budgetMs has passed, the ones not started are not entered
+//                            ({ errno: ETIMEDOUT, syscall: "deadline", namespace: true })
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
@@ -35,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/vfs.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <node_api.h>
@@ -403,13 +406,31 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
+  int budget_ms;  // 0: none
   uint32_t n;
   open_t *items[];
 } batch_t;
 
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// One namespace that stalls (each of its requests may wait its whole timeout)
+// must not hold this pool thread for the rest of the batch as well: once the
+// budget is spent, the namespaces not started are answered at once.
 static void batch_execute(napi_env env, void *data) {
   batch_t *b = data;
-  for (uint32_t i = 0; i < b->n; i++) open_execute(env, b->items[i]);
+  long long until = b->budget_ms > 0 ? now_ms() + b->budget_ms : 0;
+  for (uint32_t i = 0; i < b->n; i++) {
+    open_t *o = b->items[i];
+    if (until && now_ms() >= until) {
+      o->err = ETIMEDOUT; o->syscall = "deadline";
+      continue;
+    }
+    open_execute(env, o);
+  }
 }
 
 static void batch_complete(napi_env env, napi_status status, void *data) {
@@ -432,9 +453,13 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value js_open_many(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int budget = 0;
+  napi_valuetype bt = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &bt);
+  if (bt != napi_undefined && !get_timeout(env, argv[1], &budget)) return throw_type(env, "openMany: budgetMs must be a positive integer");
   bool is_array = false;
   uint32_t n = 0;
   if (argc >= 1) napi_is_array(env, argv[0], &is_array);
@@ -444,6 +469,7 @@ static napi_value js_open_many(napi_env env, napi_callback_info info) {
   }
   batch_t *b = calloc(1, sizeof *b + n * sizeof b->items[0]);
   if (!b) return throw_type(env, "out of memory");
+  b->budget_ms = budget;
   for (uint32_t i = 0; i < n; i++) {
     napi_value entry, args[5];
     bool entry_is_array = false;

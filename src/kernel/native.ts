@@ -36,9 +36,10 @@ export interface NetlinkSessions {
     requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })>;
   /**
    * open() for each entry, one after another on one pool thread: one hand-off for the batch (at most maxBatch
-   * entries); the results in the order given.
+   * entries); the results in the order given. Once `budgetMs` has passed, the entries not started are not entered:
+   * `{ errno: 'ETIMEDOUT', syscall: 'deadline', namespace: true }`.
    */
-  openMany(entries: Array<Parameters<NetlinkSessions['open']>>): Promise<Array<NativeSession | (NativeError & { namespace: true })>>;
+  openMany(entries: Array<Parameters<NetlinkSessions['open']>>, budgetMs?: number): Promise<Array<NativeSession | (NativeError & { namespace: true })>>;
   /** Send the requests in order over the session's sockets, reading each until its dump ends. */
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */

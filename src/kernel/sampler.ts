@@ -99,7 +99,8 @@ export async function sampleBatch(native: NetlinkSessions, refs: readonly NetnsR
   const toOpen = plans.flatMap((p, i) => (p.readers.length > 0 ? [i] : []));
   let opened: Array<OpenedSession | SampleError> = [];
   try {
-    if (toOpen.length > 0) opened = await NsSession.openMany(native, toOpen.map((i) => plans[i]!.open));
+    // the batch stops entering namespaces once the budget is spent: a stalled one holds the pool thread no longer
+    if (toOpen.length > 0) opened = await NsSession.openMany(native, toOpen.map((i) => plans[i]!.open), opts.timeoutMs);
   } catch (err) {
     // the batch as a whole failed (the addon refused it): every namespace in it failed the same way
     const error = classifyError(err);

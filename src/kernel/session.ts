@@ -24,6 +24,7 @@ export class SampleError extends Error {
 }
 
 export function classifyNativeError(e: NativeError): FailureReason {
+  if (e.syscall === 'deadline') return 'deadline';
   if (e.errno === 'ENOENT' || (e.syscall === 'nsfs' && e.errno === 'EINVAL')) return 'vanished';
   if (e.errno === 'EPERM' || e.errno === 'EACCES') return 'permission';
   if (e.errno === 'ETIMEDOUT') return 'timeout';
@@ -91,11 +92,12 @@ export class NsSession {
 
   /**
    * openWith() for many namespaces in one trip to the pool (the addon's openMany, at most maxBatch of them):
-   * each namespace's session, or why it could not be opened, in the order given.
+   * each namespace's session, or why it could not be opened, in the order given. Namespaces not started
+   * within `budgetMs` are not entered: they fail with reason "deadline".
    */
-  static async openMany(native: NetlinkSessions, opens: ReadonlyArray<OpenRequest>): Promise<Array<OpenedSession | SampleError>> {
+  static async openMany(native: NetlinkSessions, opens: ReadonlyArray<OpenRequest>, budgetMs?: number): Promise<Array<OpenedSession | SampleError>> {
     const plans = opens.map((o) => planOpen(native, o.ref, o.protocols, o.timeoutMs, o.requests, o.procNetFiles ?? []));
-    const opened = await native.openMany(plans.map((p) => p.args));
+    const opened = await native.openMany(plans.map((p) => p.args), budgetMs);
     return Promise.all(plans.map(async (plan, i) => {
       try {
         return await NsSession.adopt(native, plan, opened[i]!);

@@ -192,6 +192,27 @@ describe('one trip per namespace', () => {
     expect(() => native.openMany([entry(paths[0]!), [paths[0]!, [], 2000] as never])).toThrow(/1 to 4 protocols/);
     expect(native.counters().nsEntries).toBe(entries);
   });
+
+  it('openMany enters no namespace of its batch once its budget is spent, and says so for each', async () => {
+    const native = loadNative();
+    const openBefore = sockets();
+    const before = native.counters().nsEntries;
+    const path = `/run/netns/${nss.names[0]}`;
+    // 200 openings take far longer than 1 ms: the first is entered, the batch stops some way in
+    const batch = await native.openMany(Array.from({ length: 200 }, (): Parameters<typeof native.open> => [path, [NETLINK_ROUTE], 2000]), 1);
+    const firstSkipped = batch.findIndex((r) => 'errno' in r);
+    expect(firstSkipped).toBeGreaterThan(0);
+    for (const [i, r] of batch.entries()) {
+      if (i < firstSkipped) {
+        if ('errno' in r) throw new Error(`entry ${i}: ${JSON.stringify(r)}`);
+        native.close(r.handle);
+      } else {
+        expect(r, `entry ${i}`).toMatchObject({ errno: 'ETIMEDOUT', syscall: 'deadline', namespace: true });
+      }
+    }
+    expect(native.counters().nsEntries - before).toBe(firstSkipped);
+    expect(sockets()).toBe(openBefore);
+  });
 });
 
 describe('FDB and VXLAN', () => {

@@ -168,11 +168,17 @@ export class ReplayNative implements NetlinkSessions {
   }
 
   /** as the addon: each entry opened in order, the results together */
-  async openMany(entries: Array<Parameters<NetlinkSessions['open']>>): Promise<Array<NativeSession | (NativeError & { namespace: true })>> {
+  async openMany(entries: Array<Parameters<NetlinkSessions['open']>>, budgetMs?: number): Promise<Array<NativeSession | (NativeError & { namespace: true })>> {
     if (entries.length === 0 || entries.length > this.maxBatch) throw new TypeError('openMany: 1 to maxBatch entries');
     this.batches.push(entries.length);
+    const until = budgetMs !== undefined ? performance.now() + budgetMs : Infinity;
     const out: Array<NativeSession | (NativeError & { namespace: true })> = [];
-    for (const args of entries) out.push(await this.open(...args));
+    for (const args of entries) {
+      // as the addon: once the budget is spent, the rest are not entered
+      out.push(performance.now() >= until
+        ? { errno: 'ETIMEDOUT', syscall: 'deadline', message: 'not entered: the batch budget was spent (replayed)', namespace: true }
+        : await this.open(...args));
+    }
     return out;
   }
 

@@ -228,4 +228,19 @@ describe('sampleAll in batches (one trip to the pool for several namespaces)', (
     expect(native.closes.length).toBe(native.opens.filter((o) => o.ok).length);
     expect(native.openSessions).toBe(0);
   });
+
+  it('a batch stops entering namespaces once its budget is spent: a stalled namespace holds it no longer', async () => {
+    const slow = new Set([REFS[0]!.path, REFS[1]!.path]);
+    const native = new ReplayNative({ delayMs: (p) => (slow.has(p) ? 300 : 0) });
+    const rs = await readers(native);
+    const started = performance.now();
+    // one batch of all five, budget 150 ms: the first namespace stalls past it, the others are not entered
+    const samples = await sampleAll(native, REFS, { concurrency: 1, timeoutMs: 150, readers: rs, batchSize: 5 }, started + 150);
+    await native.idle();
+    expect(performance.now() - started).toBeLessThan(550);
+    expect(samples.map((s) => s.error?.reason)).toEqual(REFS.map(() => 'deadline'));
+    expect(native.opensOf(REFS[0]!.path)).toBe(1);
+    for (const ref of REFS.slice(1)) expect(native.opensOf(ref.path), ref.name).toBe(0);
+    expect(native.openSessions).toBe(0);
+  });
 });
