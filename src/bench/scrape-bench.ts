@@ -105,13 +105,13 @@ function selfMetric(body: string, re: RegExp): number {
   return sum;
 }
 
+/** node flags from an option's text: "none" (or nothing) for V8's defaults */
+export const nodeFlags = (text: string): string[] => (text === 'none' ? [] : text.split(' ').filter(Boolean));
+
 /**
  * The exporter as a process over loopback HTTP: a fresh process per mode, one
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
-/** node flags from an option's text: "none" (or nothing) for V8's defaults */
-export const nodeFlags = (text: string): string[] => (text === 'none' ? [] : text.split(' ').filter(Boolean));
-
 export async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string,
   nodeArgs = arg('node-args', SHIPPED_NODE_FLAGS.join(' ')), exclude = `^(?!${PREFIX}\\d+$)`) {
   const exporter = new ExporterProcess([
@@ -232,7 +232,7 @@ async function main() {
       }
       // another build of the exporter (e.g. the previous release) in the same run, asked for gzip like Prometheus
       const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', ''), arg('compare-node-args', 'none')) : undefined;
-      // the same build with V8 heap flags (the documented last resort for memory), gzip
+      // the same build with other node flags ("none": V8's default heap settings), gzip
       const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
       const same = gz.gzipSameAsPlain;
       const shell = measureShellLoop(n, shellRounds);
@@ -282,7 +282,7 @@ async function main() {
     }
   }
   if (arg('v8-variant', '')) {
-    console.log(`\nthis build with node ${arg('v8-variant', '')}, same run, gzip:`);
+    console.log(`\nthis build with node ${nodeFlags(arg('v8-variant', '')).join(' ') || "(V8's default heap settings)"}, same run, gzip:`);
     console.log('| namespaces | median ms | p95 | x floor | CPU ms/scrape | VmHWM MB (after 15 / end) |');
     console.log('|---|---|---|---|---|---|');
     for (const r of rows) {
