@@ -18,6 +18,8 @@ void leave_netns(int home);
 // { errno, syscall, message }
 napi_value make_error(napi_env env, int err, const char *syscall);
 napi_value throw_type(napi_env env, const char *what);
+// rejects an async work's promise with Error(what) when the work was cancelled
+void reject_cancelled(napi_env env, napi_deferred deferred, const char *what);
 bool get_timeout(napi_env env, napi_value v, int *out);
 // finaliser of external buffers allocated with malloc
 void free_bytes(napi_env env, void *data, void *hint);

@@ -280,16 +280,21 @@ static void open_free(napi_env env, open_t *o) {
 static void open_complete(napi_env env, napi_status status, void *data) {
   open_t *o = data;
   if (status != napi_ok) {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "open cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, o->deferred, err);
+    reject_cancelled(env, o->deferred, "open cancelled");
     open_discard(o);
   } else {
     napi_resolve_deferred(env, o->deferred, open_result(env, o));
   }
   napi_delete_async_work(env, o->work);
   open_free(env, o);
+}
+
+// the promise of async work that never ran (status napi_cancelled: the environment is going away)
+void reject_cancelled(napi_env env, napi_deferred deferred, const char *what) {
+  napi_value msg, err;
+  napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &err);
+  napi_reject_deferred(env, deferred, err);
 }
 
 napi_value throw_type(napi_env env, const char *what) {
@@ -436,10 +441,7 @@ static void batch_execute(napi_env env, void *data) {
 static void batch_complete(napi_env env, napi_status status, void *data) {
   batch_t *b = data;
   if (status != napi_ok) {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "openMany cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, b->deferred, err);
+    reject_cancelled(env, b->deferred, "openMany cancelled");
     for (uint32_t i = 0; i < b->n; i++) open_discard(b->items[i]);
   } else {
     napi_value result;
@@ -629,10 +631,7 @@ static void exchange_free(napi_env env, exchange_t *x) {
 static void exchange_complete(napi_env env, napi_status status, void *data) {
   exchange_t *x = data;
   if (status != napi_ok) {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "exchange cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, x->deferred, err);
+    reject_cancelled(env, x->deferred, "exchange cancelled");
   } else {
     napi_resolve_deferred(env, x->deferred, replies_of(env, x));
   }

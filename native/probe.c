@@ -237,10 +237,7 @@ static void probe_free(probe_t *p) {
 static void probe_complete(napi_env env, napi_status status, void *data) {
   probe_t *p = data;
   if (status != napi_ok) {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "probe cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, p->deferred, err);
+    reject_cancelled(env, p->deferred, "probe cancelled");
   } else if (!p->opened) {
     // nothing was sent: the namespace or its socket failed
     napi_value err = make_error(env, p->err, p->syscall), flag;
