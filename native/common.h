@@ -17,6 +17,8 @@ bool enter_netns(const char *path, int *home, int *err, const char **syscall);
 void leave_netns(int home);
 // { errno, syscall, message }
 napi_value make_error(napi_env env, int err, const char *syscall);
+// the same, with namespace: true (the namespace could not be entered or its socket opened)
+napi_value make_namespace_error(napi_env env, int err, const char *syscall);
 napi_value throw_type(napi_env env, const char *what);
 // rejects an async work's promise with Error(what) when the work was cancelled
 void reject_cancelled(napi_env env, napi_deferred deferred, const char *what);

@@ -181,6 +181,7 @@ void leave_netns(int home) {
 }
 
 static void run_requests(struct exchange_s *x);
+static napi_value take_bytes(napi_env env, unsigned char **data, size_t len);
 static napi_value replies_of(napi_env env, struct exchange_s *x);
 static void exchange_free(napi_env env, struct exchange_s *x);
 static struct exchange_s *parse_requests(napi_env env, session_t *s, napi_value arr, uint32_t n, int timeout, const char **bad);
@@ -223,9 +224,7 @@ napi_value make_error(napi_env env, int err, const char *syscall) {
 // namespace could not be entered. The session and the replies move to JavaScript.
 static napi_value open_result(napi_env env, open_t *o) {
   if (o->err) {
-    napi_value err = make_error(env, o->err, o->syscall), flag;
-    napi_get_boolean(env, true, &flag);
-    napi_set_named_property(env, err, "namespace", flag);
+    napi_value err = make_namespace_error(env, o->err, o->syscall);
     free(o->s);
     o->s = NULL;
     return err;
@@ -246,13 +245,7 @@ static napi_value open_result(napi_env env, open_t *o) {
   napi_create_array_with_length(env, o->nfiles, &files);
   for (size_t i = 0; i < o->nfiles; i++) {
     proc_file_t *f = &o->files[i];
-    if (f->err) {
-      v = make_error(env, f->err, f->syscall);
-    } else {
-      napi_create_buffer_copy(env, f->len, f->data, NULL, &v);
-      free(f->data);
-      f->data = NULL;
-    }
+    v = f->err ? make_error(env, f->err, f->syscall) : take_bytes(env, &f->data, f->len);
     napi_set_element(env, files, (uint32_t)i, v);
   }
   napi_set_named_property(env, result, "files", files);
@@ -287,6 +280,24 @@ static void open_complete(napi_env env, napi_status status, void *data) {
   }
   napi_delete_async_work(env, o->work);
   open_free(env, o);
+}
+
+// make_error() for a namespace that could not be entered or its sockets opened ({ ..., namespace: true })
+napi_value make_namespace_error(napi_env env, int err, const char *syscall) {
+  napi_value e = make_error(env, err, syscall), flag;
+  napi_get_boolean(env, true, &flag);
+  napi_set_named_property(env, e, "namespace", flag);
+  return e;
+}
+
+// Bytes read on a pool thread, for JavaScript: a copy V8 allocates and accounts
+// for (its collector sees them and frees them with the Buffer); ours are freed at once.
+static napi_value take_bytes(napi_env env, unsigned char **data, size_t len) {
+  napi_value v;
+  napi_create_buffer_copy(env, len, *data, NULL, &v);
+  free(*data);
+  *data = NULL;
+  return v;
 }
 
 // the promise of async work that never ran (status napi_cancelled: the environment is going away)
@@ -604,15 +615,7 @@ static napi_value replies_of(napi_env env, exchange_t *x) {
   napi_create_array_with_length(env, x->n, &result);
   for (size_t i = 0; i < x->n; i++) {
     request_t *r = &x->req[i];
-    napi_value item;
-    if (r->err) {
-      item = make_error(env, r->err, r->syscall);
-    } else {
-      // a copy V8 allocates and accounts for: its garbage collector sees the bytes and frees them with the Buffer
-      napi_create_buffer_copy(env, r->reply_len, r->reply, NULL, &item);
-      free(r->reply);
-      r->reply = NULL;
-    }
+    napi_value item = r->err ? make_error(env, r->err, r->syscall) : take_bytes(env, &r->reply, r->reply_len);
     napi_set_element(env, result, (uint32_t)i, item);
   }
   return result;

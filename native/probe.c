@@ -240,10 +240,7 @@ static void probe_complete(napi_env env, napi_status status, void *data) {
     reject_cancelled(env, p->deferred, "probe cancelled");
   } else if (!p->opened) {
     // nothing was sent: the namespace or its socket failed
-    napi_value err = make_error(env, p->err, p->syscall), flag;
-    napi_get_boolean(env, true, &flag);
-    napi_set_named_property(env, err, "namespace", flag);
-    napi_resolve_deferred(env, p->deferred, err);
+    napi_resolve_deferred(env, p->deferred, make_namespace_error(env, p->err, p->syscall));
   } else {
     napi_value result, sent, received, errors, v;
     napi_create_object(env, &result);
