@@ -11,7 +11,11 @@
 //                            { errno, syscall, message };
 //                            with requests: sent on the same pool thread once the sockets
 //                            are open, replies as exchange() gives them (one trip, not two)
-//   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?], ...][, budgetMs])
+//                            every result also has ino: the namespace's inode number
+//                            (its identity: a file replaced by another namespace has another);
+//                            watch = true adds watch: a socket made in the namespace and
+//                            subscribed to its link changes (RTNLGRP_LINK), kept by the caller
+//   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?, watch?], ...][, budgetMs])
 //     -> Promise<(open()'s result)[]>: the opens run one after another on one pool
 //                            thread (one hand-off for the batch), up to maxBatch of them;
 //                            once budgetMs has passed, the ones not started are not entered
@@ -19,7 +23,12 @@
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
-//   counters()               -> { nsEntries }: setns() calls into a namespace so far
+//   watchChanged(watch)      -> boolean: did any link change (or the queue overflow) since
+//                            the watch was made or last asked; reads what is queued
+//   closeWatch(watch)        closes it: a socket held in a namespace keeps that namespace
+//                            alive, so the caller closes it as soon as the namespace goes
+//   counters()               -> { nsEntries, watches }: setns() calls into a namespace so far,
+//                            watches open now
 //   enterNetnsOnThisThread(nsPath) -> null | { errno, syscall, message }
 //                            setns() on the calling thread itself, for good (CLI only)
 //   probe(nsPath | null, destinations[], packets[], timeoutMs)
@@ -35,11 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <node_api.h>
 #include "common.h"
 
@@ -56,6 +67,11 @@
 #define MAX_FILE_BYTES (1024u * 1024u)
 
 static atomic_ulong ns_entries;
+static atomic_long watches_open;
+
+// JavaScript holds sessions and watches as externals: the tags tell them apart
+static const napi_type_tag SESSION_TAG = { 0x7377726d6e657431ULL, 0x73657373696f6e31ULL };
+static const napi_type_tag WATCH_TAG = { 0x7377726d6e657431ULL, 0x7761746368303031ULL };
 
 // ---- sessions: the sockets of one namespace --------------------------------
 
@@ -119,7 +135,90 @@ typedef struct {
   int err;
   const char *syscall;
   struct exchange_s *first;  // requests run on the same pool thread once the sockets are open (optional)
+  bool want_watch;
+  int watch_fd;              // -1: none (not asked for, or it could not be made: the session stands without it)
+  unsigned long long ino;    // the namespace's inode number, 0 if unknown
 } open_t;
+
+// ---- link watches: has anything about a namespace's links changed? ---------
+//
+// A netlink socket subscribed to RTNLGRP_LINK in the namespace. The kernel
+// queues a message on it for every link added, removed or changed (name,
+// state, MTU, master...), never for counters. Its receive buffer is kept small:
+// only whether anything came matters, and an overflow (ENOBUFS) says the same.
+
+typedef struct {
+  int fd;
+} watch_t;
+
+static int open_watch(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (fd < 0) return -1;
+  int rcvbuf = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { close(fd); return -1; }
+  atomic_fetch_add(&watches_open, 1);
+  return fd;
+}
+
+static void watch_close_fd(watch_t *w) {
+  if (w->fd < 0) return;
+  close(w->fd);
+  w->fd = -1;
+  atomic_fetch_sub(&watches_open, 1);
+}
+
+static void watch_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  watch_close_fd(data);
+  free(data);
+}
+
+static watch_t *get_watch(napi_env env, napi_value v) {
+  napi_valuetype t;
+  bool tagged = false;
+  void *p;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_check_object_type_tag(env, v, &WATCH_TAG, &tagged) != napi_ok || !tagged) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+// Reads whatever is queued (a few messages at most: the buffer is small) without blocking.
+static napi_value js_watch_changed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  watch_t *w = argc ? get_watch(env, argv[0]) : NULL;
+  if (!w) return throw_type(env, "watchChanged(watch): watch must come from open()");
+  if (w->fd < 0) return throw_type(env, "watch is closed");
+  bool changed = false;
+  unsigned char buf[8192];
+  for (;;) {
+    ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) { changed = true; continue; }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    // ENOBUFS: more changes than the buffer held; anything else: cannot tell, so say changed
+    changed = true;
+    if (errno != ENOBUFS) break;
+  }
+  napi_value v;
+  napi_get_boolean(env, changed, &v);
+  return v;
+}
+
+static napi_value js_close_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  watch_t *w = argc ? get_watch(env, argv[0]) : NULL;
+  if (!w) return throw_type(env, "closeWatch(watch)");
+  watch_close_fd(w);
+  return NULL;
+}
 
 // The calling thread's /proc/thread-self/net/<name>, whole: it shows the
 // namespace the thread is in at the time of the read.
@@ -199,6 +298,11 @@ static void open_execute(napi_env env, void *data) {
     if (s->fd[i] < 0 && !o->err) { o->err = errno; o->syscall = "socket"; }
   }
   if (!o->err) for (size_t i = 0; i < o->nfiles; i++) read_proc_net(&o->files[i]);
+  if (!o->err) {
+    struct stat st;
+    if (stat("/proc/thread-self/ns/net", &st) == 0) o->ino = (unsigned long long)st.st_ino;
+    if (o->want_watch) o->watch_fd = open_watch();
+  }
   if (home >= 0) leave_netns(home);
   if (o->err) session_close_fds(s);
   // back home: the first round goes out over the new sockets without another trip through the pool
@@ -234,7 +338,24 @@ static napi_value open_result(napi_env env, open_t *o) {
   o->s = NULL;  // JavaScript's now: closed by close() or when collected
   napi_create_object(env, &result);
   napi_create_external(env, s, session_finalize, NULL, &handle);
+  napi_type_tag_object(env, handle, &SESSION_TAG);
   napi_set_named_property(env, result, "handle", handle);
+  napi_create_double(env, (double)o->ino, &v);
+  napi_set_named_property(env, result, "ino", v);
+  if (o->watch_fd >= 0) {
+    watch_t *w = malloc(sizeof *w);
+    if (w) {
+      w->fd = o->watch_fd;
+      napi_value watch;
+      napi_create_external(env, w, watch_finalize, NULL, &watch);
+      napi_type_tag_object(env, watch, &WATCH_TAG);
+      napi_set_named_property(env, result, "watch", watch);
+    } else {
+      close(o->watch_fd);
+      atomic_fetch_sub(&watches_open, 1);
+    }
+    o->watch_fd = -1;
+  }
   napi_create_array_with_length(env, s->n, &ports);
   for (size_t i = 0; i < s->n; i++) {
     napi_create_uint32(env, s->port[i], &v);
@@ -255,6 +376,7 @@ static napi_value open_result(napi_env env, open_t *o) {
 
 // an open_t that never reached JavaScript (cancelled, or its batch failed to parse): close what it opened
 static void open_discard(open_t *o) {
+  if (o->watch_fd >= 0) { close(o->watch_fd); o->watch_fd = -1; atomic_fetch_sub(&watches_open, 1); }
   if (!o->s) return;
   session_close_fds(o->s);
   free(o->s);
@@ -263,6 +385,7 @@ static void open_discard(open_t *o) {
 
 // whatever open_result did not hand over, and the open_t itself
 static void open_free(napi_env env, open_t *o) {
+  if (o->watch_fd >= 0) { close(o->watch_fd); atomic_fetch_sub(&watches_open, 1); }
   for (size_t i = 0; i < o->nfiles; i++) free(o->files[i].data);
   if (o->first) exchange_free(env, o->first);
   free(o->s);
@@ -334,6 +457,7 @@ static open_t *open_parse(napi_env env, size_t argc, napi_value *argv, const cha
   open_t *o = calloc(1, sizeof *o);
   if (!s || !o) { free(s); free(o); *bad = "out of memory"; return NULL; }
   o->s = s;
+  o->watch_fd = -1;
   s->n = n;
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
@@ -390,6 +514,12 @@ static open_t *open_parse(napi_env env, size_t argc, napi_value *argv, const cha
     if (is_array && nr > 0 && nr <= MAX_REQUESTS) o->first = parse_requests(env, s, argv[4], nr, timeout, bad);
     if (!o->first) goto fail;
   }
+  if (argc >= 6) {
+    napi_valuetype wt;
+    napi_typeof(env, argv[5], &wt);
+    if (wt == napi_boolean) napi_get_value_bool(env, argv[5], &o->want_watch);
+    else if (wt != napi_undefined && wt != napi_null) { *bad = "watch must be a boolean"; goto fail; }
+  }
   return o;
 fail:
   open_free(env, o);
@@ -397,10 +527,10 @@ fail:
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs[, procNetFiles[, requests]])");
+  if (argc < 3) return throw_type(env, "open(nsPath, protocols, timeoutMs[, procNetFiles[, requests[, watch]]])");
   const char *bad = "open: bad arguments";
   open_t *o = open_parse(env, argc, argv, &bad);
   if (!o) return throw_type(env, bad);
@@ -478,21 +608,21 @@ static napi_value js_open_many(napi_env env, napi_callback_info info) {
   if (argc >= 1) napi_is_array(env, argv[0], &is_array);
   if (is_array) napi_get_array_length(env, argv[0], &n);
   if (!is_array || n == 0 || n > MAX_BATCH) {
-    return throw_type(env, "openMany([[nsPath, protocols, timeoutMs, procNetFiles, requests], ...]): 1 to maxBatch entries");
+    return throw_type(env, "openMany([[nsPath, protocols, timeoutMs, procNetFiles, requests, watch], ...]): 1 to maxBatch entries");
   }
   batch_t *b = calloc(1, sizeof *b + n * sizeof b->items[0]);
   if (!b) return throw_type(env, "out of memory");
   b->budget_ms = budget;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value entry, args[5];
+    napi_value entry, args[6];
     bool entry_is_array = false;
     uint32_t len = 0;
     napi_get_element(env, argv[0], i, &entry);
     napi_is_array(env, entry, &entry_is_array);
     if (entry_is_array) napi_get_array_length(env, entry, &len);
-    const char *bad = "each entry is [nsPath, protocols, timeoutMs, procNetFiles?, requests?]";
+    const char *bad = "each entry is [nsPath, protocols, timeoutMs, procNetFiles?, requests?, watch?]";
     open_t *o = NULL;
-    if (entry_is_array && len >= 3 && len <= 5) {
+    if (entry_is_array && len >= 3 && len <= 6) {
       for (uint32_t k = 0; k < len; k++) napi_get_element(env, entry, k, &args[k]);
       o = open_parse(env, len, args, &bad);
     }
@@ -646,8 +776,10 @@ static void exchange_complete(napi_env env, napi_status status, void *data) {
 
 static session_t *get_session(napi_env env, napi_value v) {
   napi_valuetype t;
+  bool tagged = false;
   napi_typeof(env, v, &t);
   if (t != napi_external) return NULL;
+  if (napi_check_object_type_tag(env, v, &SESSION_TAG, &tagged) != napi_ok || !tagged) return NULL;
   void *p;
   if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
   return p;
@@ -735,6 +867,8 @@ static napi_value js_counters(napi_env env, napi_callback_info info) {
   napi_create_object(env, &obj);
   napi_create_double(env, (double)atomic_load(&ns_entries), &v);
   napi_set_named_property(env, obj, "nsEntries", v);
+  napi_create_double(env, (double)atomic_load(&watches_open), &v);
+  napi_set_named_property(env, obj, "watches", v);
   return obj;
 }
 
@@ -779,6 +913,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "exchange", v);
   napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &v);
   napi_set_named_property(env, exports, "close", v);
+  napi_create_function(env, "watchChanged", NAPI_AUTO_LENGTH, js_watch_changed, NULL, &v);
+  napi_set_named_property(env, exports, "watchChanged", v);
+  napi_create_function(env, "closeWatch", NAPI_AUTO_LENGTH, js_close_watch, NULL, &v);
+  napi_set_named_property(env, exports, "closeWatch", v);
   napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);
   napi_set_named_property(env, exports, "counters", v);
   napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &v);

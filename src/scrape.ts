@@ -106,6 +106,10 @@ export class Scraper {
     const kernel = await this.prepareReaders(deadline);
     const samples = await sampleAll(this.sources.native, refs, { concurrency: this.opts.concurrency, timeoutMs: budgetMs, readers: this.readers, batchSize: this.opts.batchSize ?? 16 }, deadline);
     out.of(collectorDuration).add({ collector: 'netns' }, (performance.now() - started) / 1000);
+    for (const reader of this.readers) {
+      reader.afterScrape?.();
+      reader.report?.(out);
+    }
     const failedNeeds = this.account(samples, out);
 
     const docker = this.sources.docker?.state();

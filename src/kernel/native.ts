@@ -21,7 +21,14 @@ export interface NativeSession {
   files: Array<Buffer | NativeError>;
   /** the replies to open()'s requests, when it was given some (an addon that does not take them leaves this out) */
   replies?: NativeReply[];
+  /** the namespace's inode number: its identity (a file replaced by another namespace shows another); absent if unknown */
+  ino?: number;
+  /** the link watch asked for with `watch` (absent if it could not be made, or the addon has none) */
+  watch?: LinkWatch;
 }
+
+/** A socket made in a namespace and subscribed to its link changes; it keeps the namespace alive until closed. */
+export type LinkWatch = object;
 
 export type NativeReply = Buffer | NativeError;
 
@@ -33,7 +40,7 @@ export interface NetlinkSessions {
    * return home; then send `requests` (at most maxRequests) over the sockets as exchange() does, in the same trip.
    */
   open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles?: string[] | null,
-    requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })>;
+    requests?: Array<[protocol: number, msg: Uint8Array]> | null, watch?: boolean): Promise<NativeSession | (NativeError & { namespace: true })>;
   /**
    * open() for each entry, one after another on one pool thread: one hand-off for the batch (at most maxBatch
    * entries); the results in the order given. Once `budgetMs` has passed, the entries not started are not entered:
@@ -44,8 +51,15 @@ export interface NetlinkSessions {
   exchange(handle: unknown, requests: Array<[protocol: number, msg: Uint8Array]>, timeoutMs: number): Promise<NativeReply[]>;
   /** Close the session's sockets (after an exchange in flight, if any). */
   close(handle: unknown): void;
-  /** setns() calls into a namespace since the addon was loaded */
-  counters(): { nsEntries: number };
+  /**
+   * Whether any link of the watch's namespace was added, removed or changed (or more changes came than its small
+   * queue holds) since it was made or last asked; reads the queue. Counters never count as a change.
+   */
+  watchChanged?(watch: LinkWatch): boolean;
+  /** Close a watch (idempotent): its namespace is no longer kept alive by it. */
+  closeWatch?(watch: LinkWatch): void;
+  /** setns() calls into a namespace since the addon was loaded; link watches open now */
+  counters(): { nsEntries: number; watches?: number };
   /** the most requests one exchange takes (set in native/netns.c) */
   readonly maxRequests: number;
   /** the most protocols one session opens */

@@ -43,7 +43,10 @@ function planNamespace(ref: NetnsRef, opts: SamplerOptions): NsPlan {
   const rounds = readers.map((r) => r.requests(ref));
   return {
     ref, readers, rounds,
-    open: { ref, protocols: readers.map((r) => r.protocol), timeoutMs: opts.timeoutMs, requests: rounds.flat(), procNetFiles: readers.flatMap((r) => r.procNetFiles ?? []) },
+    open: {
+      ref, protocols: readers.map((r) => r.protocol), timeoutMs: opts.timeoutMs, requests: rounds.flat(),
+      procNetFiles: readers.flatMap((r) => r.procNetFiles ?? []), watch: readers.some((r) => r.watch?.(ref)),
+    },
   };
 }
 
@@ -77,8 +80,8 @@ export async function sampleNamespace(native: NetlinkSessions, ref: NetnsRef, op
     // every reader's first round goes out with the opening of the sockets, in one trip to the pool:
     // links, FDB, neighbours and IPVS services together (and the /proc/net files readers read inside)
     if (plan.readers.length > 0) {
-      const { ref: r, protocols, timeoutMs, requests, procNetFiles } = plan.open;
-      await completeNamespace(plan, await NsSession.openWith(native, r, protocols, timeoutMs, requests, procNetFiles), sample);
+      const { ref: r, protocols, timeoutMs, requests, procNetFiles, watch } = plan.open;
+      await completeNamespace(plan, await NsSession.openWith(native, r, protocols, timeoutMs, requests, procNetFiles, watch), sample);
     }
   } catch (err) {
     sample.error = classifyError(err);

@@ -4,7 +4,7 @@
 // before the scrape ends: a socket kept open would pin a deleted namespace.
 import { DecodeError } from './nl/attr.js';
 import { DumpInterruptedError, NetlinkError, type NlMessage, parseReply } from './nl/message.js';
-import type { NativeError, NativeReply, NativeSession, NetlinkSessions } from './native.js';
+import type { LinkWatch, NativeError, NativeReply, NativeSession, NetlinkSessions } from './native.js';
 import type { NetnsRef } from './netns.js';
 
 export type FailureReason =
@@ -59,6 +59,10 @@ export function allocSeq(): number {
 
 export class NsSession {
   private closed = false;
+  /** the link watch made on entry, until someone takes it (closed with the session otherwise) */
+  private watch?: LinkWatch;
+  /** the namespace's inode number as the addon saw it on entry (undefined: the addon does not say) */
+  ino?: number;
 
   private constructor(
     private readonly native: NetlinkSessions,
@@ -85,8 +89,8 @@ export class NsSession {
    * one hand-off per namespace instead of two.
    */
   static async openWith(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number,
-    requests: readonly NlRequest[], procNetFiles: readonly string[] = []): Promise<OpenedSession> {
-    const plan = planOpen(native, ref, protocols, timeoutMs, requests, procNetFiles);
+    requests: readonly NlRequest[], procNetFiles: readonly string[] = [], watch = false): Promise<OpenedSession> {
+    const plan = planOpen(native, ref, protocols, timeoutMs, requests, procNetFiles, watch);
     return NsSession.adopt(native, plan, await native.open(...plan.args));
   }
 
@@ -96,7 +100,7 @@ export class NsSession {
    * within `budgetMs` are not entered: they fail with reason "deadline".
    */
   static async openMany(native: NetlinkSessions, opens: ReadonlyArray<OpenRequest>, budgetMs?: number): Promise<Array<OpenedSession | SampleError>> {
-    const plans = opens.map((o) => planOpen(native, o.ref, o.protocols, o.timeoutMs, o.requests, o.procNetFiles ?? []));
+    const plans = opens.map((o) => planOpen(native, o.ref, o.protocols, o.timeoutMs, o.requests, o.procNetFiles ?? [], o.watch ?? false));
     const opened = await native.openMany(plans.map((p) => p.args), budgetMs);
     return Promise.all(plans.map(async (plan, i) => {
       try {
@@ -115,6 +119,8 @@ export class NsSession {
     const ports = new Map(distinct.map((p, i) => [p, opened.ports[i]!]));
     const files = new Map(names.map((n, i) => [n, opened.files?.[i] ?? { errno: 'EINVAL', syscall: 'open', message: 'not read' }]));
     const session = new NsSession(native, opened.handle, ports, ref.name, plan.timeoutMs, files);
+    session.ino = opened.ino;
+    session.watch = opened.watch;
     if (first.length === 0) return { session, replies: [] };
     try {
       // an addon that does not take requests with open() answers them in an exchange
@@ -166,7 +172,15 @@ export class NsSession {
     });
   }
 
+  /** The link watch asked for on entry (OpenRequest.watch), now the caller's to close; undefined if none was made. */
+  takeWatch(): LinkWatch | undefined {
+    const w = this.watch;
+    this.watch = undefined;
+    return w;
+  }
+
   close(): void {
+    if (this.watch) this.native.closeWatch?.(this.takeWatch()!);
     if (this.closed) return;
     this.closed = true;
     this.native.close(this.handle);
@@ -192,6 +206,8 @@ export interface OpenRequest {
   timeoutMs: number;
   requests: readonly NlRequest[];
   procNetFiles?: readonly string[];
+  /** make a link watch on entry (NsSession.takeWatch) */
+  watch?: boolean;
 }
 
 /** An open session and the replies to its first requests (messages, or each request's own error). */
@@ -213,13 +229,15 @@ interface OpenPlan {
 }
 
 function planOpen(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>, protocols: readonly number[], timeoutMs: number,
-  requests: readonly NlRequest[], procNetFiles: readonly string[]): OpenPlan {
+  requests: readonly NlRequest[], procNetFiles: readonly string[], watch: boolean): OpenPlan {
   const distinct = [...new Set(protocols)];
   const names = [...new Set(procNetFiles)];
   const first = requests.slice(0, native.maxRequests);
-  const args: OpenPlan['args'] = first.length > 0
-    ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.map((r) => [r.protocol, r.message])]
-    : names.length > 0 ? [ref.path, distinct, timeoutMs, names] : [ref.path, distinct, timeoutMs];
+  const args: OpenPlan['args'] = watch
+    ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.length > 0 ? first.map((r) => [r.protocol, r.message]) : null, true]
+    : first.length > 0
+      ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.map((r) => [r.protocol, r.message])]
+      : names.length > 0 ? [ref.path, distinct, timeoutMs, names] : [ref.path, distinct, timeoutMs];
   return { ref, timeoutMs, distinct, names, first, rest: requests.slice(first.length), args };
 }
 

@@ -144,10 +144,12 @@ export class ReplayNative implements NetlinkSessions {
   }
 
   async open(nsPath: string | null, protocols: number[], timeoutMs: number, procNetFiles: string[] | null = [],
-    requests?: Array<[protocol: number, msg: Uint8Array]>): Promise<NativeSession | (NativeError & { namespace: true })> {
+    requests?: Array<[protocol: number, msg: Uint8Array]> | null,
+    // no link watches here (no watchChanged): a LinkFactsCache over this addon reads every namespace in full
+    _watch?: boolean): Promise<NativeSession | (NativeError & { namespace: true })> {
     procNetFiles ??= [];
     if (protocols.length === 0 || protocols.length > this.maxProtocols) throw new TypeError('1 to 4 protocols');
-    if (requests !== undefined && (requests.length === 0 || requests.length > this.maxRequests)) throw new TypeError('first requests: 1 to maxRequests [protocol, Uint8Array]');
+    if (requests != null && (requests.length === 0 || requests.length > this.maxRequests)) throw new TypeError('first requests: 1 to maxRequests [protocol, Uint8Array]');
     if (procNetFiles.length > 2) throw new TypeError('procNetFiles: at most 2 names of /proc/net files ([a-z0-9_])');
     const errno = this.opts.openError?.(nsPath);
     this.opens.push({ path: nsPath, protocols: [...protocols], files: [...procNetFiles], ok: !errno });

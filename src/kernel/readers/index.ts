@@ -3,7 +3,8 @@
 import type { NetnsKind } from '../netns.js';
 import { fdbReader } from './fdb.js';
 import { IpvsReader } from './ipvs.js';
-import { linksReader } from './links.js';
+import type { LinkFactsCache } from '../link-facts.js';
+import { LinksReader } from './links.js';
 import { neighReader } from './neigh.js';
 import { neighCountsReader } from './neigh-counts.js';
 import { neighTablesReader } from './neigh-tables.js';
@@ -16,10 +17,12 @@ export interface ReaderOptions {
   ipvsKinds?: readonly NetnsKind[];
   /** namespace kinds UDP sockets are read in (default: host, where Docker's VXLAN sockets are) */
   udpKinds?: readonly NetnsKind[];
+  /** remembered link tables: counters only where the links did not change (default: a full link dump every scrape) */
+  linkFacts?: LinkFactsCache;
 }
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
-  const readers: NsReader[] = [linksReader, fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
+  const readers: NsReader[] = [new LinksReader(opts.linkFacts), fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
     neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds }),
     addrsReader];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));

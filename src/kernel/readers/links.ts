@@ -1,19 +1,87 @@
-// Interfaces: RTM_GETLINK dump, in every namespace.
+// Interfaces, in every namespace: a full RTM_GETLINK dump, or, where a
+// LinkFactsCache knows the links have not changed since its last full dump,
+// only their counters (RTM_GETSTATS) put on the links it remembers.
+import type { LinkFactsCache } from '../link-facts.js';
 import type { NetnsRef } from '../netns.js';
-import { NETLINK_ROUTE, type NlMessage } from '../nl/message.js';
-import { type Link, decodeLinks, getLinkRequest } from '../rtnl/link.js';
-import { allocSeq } from '../session.js';
-import { type NsReader, messagesOf } from './types.js';
+import { DumpInterruptedError, NETLINK_ROUTE, NetlinkError, type NlMessage } from '../nl/message.js';
+import { type Link, decodeLinkStats, decodeLinks, getLinkRequest, getLinkStatsRequest } from '../rtnl/link.js';
+import { type NsSession, allocSeq } from '../session.js';
+import type { FamilySet } from '../../metrics/family.js';
+import { linkDumps } from '../../metrics/catalog/self.js';
+import { type CompleteContext, type NsReader, type ScrapeData, messagesOf } from './types.js';
 
-export const linksReader: NsReader<'links'> = {
-  need: 'links',
-  protocol: NETLINK_ROUTE,
-  applies: () => true,
-  requests(_ref: NetnsRef) {
+const FULL = 'RTM_GETLINK';
+const STATS = 'RTM_GETSTATS';
+
+export class LinksReader implements NsReader<'links'> {
+  readonly need = 'links';
+  readonly protocol = NETLINK_ROUTE;
+
+  /** without a cache: a full dump every time */
+  constructor(private readonly facts?: LinkFactsCache) {}
+
+  applies(): boolean {
+    return true;
+  }
+
+  prepare(): Promise<Partial<ScrapeData>> {
+    this.facts?.nextScrape();
+    return Promise.resolve({});
+  }
+
+  afterScrape(): void {
+    this.facts?.retainRead();
+  }
+
+  watch(ref: NetnsRef): boolean {
+    return this.facts?.wantsWatch(ref) ?? false;
+  }
+
+  requests(ref: NetnsRef) {
     const seq = allocSeq();
-    return [{ protocol: NETLINK_ROUTE, seq, message: getLinkRequest(seq), what: 'RTM_GETLINK' }];
-  },
-  complete(replies: Array<NlMessage[] | Error>): Link[] {
-    return decodeLinks(messagesOf(replies[0], 'RTM_GETLINK'));
-  },
-};
+    if (this.facts?.modeOf(ref) === 'stats') return [{ protocol: NETLINK_ROUTE, seq, message: getLinkStatsRequest(seq), what: STATS }];
+    return [{ protocol: NETLINK_ROUTE, seq, message: getLinkRequest(seq), what: FULL }];
+  }
+
+  async complete(replies: Array<NlMessage[] | Error>, ctx: CompleteContext): Promise<Link[]> {
+    const facts = this.facts;
+    const { session, ref } = ctx;
+    if (!facts || facts.modeOf(ref) === 'full') {
+      const links = decodeLinks(messagesOf(replies[0], FULL));
+      facts?.remember(ref, session.ino, session.takeWatch(), links);
+      return links;
+    }
+    const reply = replies[0];
+    if (reply instanceof NetlinkError) {
+      // a kernel without RTM_GETSTATS (before 4.7): every namespace in full from now on
+      facts.disable();
+      return fullDump(session);
+    }
+    const links = facts.withStats(ref, session.ino, decodeLinkStats(messagesOf(reply, STATS)));
+    if (links) return links;
+    // the interfaces are not the remembered ones (a change raced the watch, or another namespace is behind the file)
+    const fresh = await fullDump(session);
+    facts.remember(ref, session.ino, undefined, fresh);
+    return fresh;
+  }
+
+  report(out: FamilySet): void {
+    if (!this.facts) return;
+    const f = out.of(linkDumps);
+    f.add({ dump: 'full' }, this.facts.reads.full);
+    f.add({ dump: 'stats' }, this.facts.reads.stats);
+  }
+}
+
+/** The full link dump over an open session, asked once more if a change interrupted it. */
+async function fullDump(session: NsSession): Promise<Link[]> {
+  for (let attempt = 0; ; attempt++) {
+    const seq = allocSeq();
+    const [reply] = await session.exchange([{ protocol: NETLINK_ROUTE, seq, message: getLinkRequest(seq), what: FULL }]);
+    if (reply instanceof DumpInterruptedError && attempt === 0) continue;
+    return decodeLinks(messagesOf(reply, FULL));
+  }
+}
+
+/** Full dumps only: for one-off reads (the prober, the CLI). */
+export const linksReader: NsReader<'links'> = new LinksReader();

@@ -2,6 +2,7 @@
 // declare the needs they project; the sampler enters each namespace once per
 // scrape and runs the readers of the union of those needs over one session.
 import type { Logger } from 'pino';
+import type { FamilySet } from '../../metrics/family.js';
 import type { IpvsNsResult, IpvsStatus } from './ipvs.js';
 import type { NetlinkSessions } from '../native.js';
 import type { NetnsRef } from '../netns.js';
@@ -91,8 +92,14 @@ export interface NsReader<K extends Need = Need> {
   prepare?(ctx: PrepareContext): Promise<Partial<ScrapeData>>;
   /** the first round of requests: every reader's first round goes into one exchange */
   requests(ref: NetnsRef): NlRequest[];
+  /** make a link watch on entering the namespace (NsSession.takeWatch), for this reader's complete() */
+  watch?(ref: NetnsRef): boolean;
   /** the first round's replies (messages or the request's error); may ask more rounds over the session */
   complete(replies: Array<NlMessage[] | Error>, ctx: CompleteContext): NsData[K] | Promise<NsData[K]>;
+  /** once per scrape, after every namespace was read (or the deadline passed): drop what belongs to namespaces not read */
+  afterScrape?(): void;
+  /** its own counters, with the exporter's self metrics */
+  report?(out: FamilySet): void;
 }
 
 /** A reader's reply that failed: throw it, so the sampler records the reader's failure. */

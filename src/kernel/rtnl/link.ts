@@ -8,6 +8,10 @@ import {
 
 export const RTM_NEWLINK = 16;
 export const RTM_GETLINK = 18;
+export const RTM_NEWSTATS = 92;
+export const RTM_GETSTATS = 94;
+
+const IFLA_STATS_LINK_64 = 1;
 
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -183,5 +187,46 @@ export function decodeLink(msg: NlMessage): Link {
 export function decodeLinks(msgs: NlMessage[]): Link[] {
   const out: Link[] = [];
   for (const m of msgs) if (m.type === RTM_NEWLINK) out.push(decodeLink(m));
+  return out;
+}
+
+/**
+ * RTM_GETSTATS dump of each link's rtnl_link_stats64 alone: the counters
+ * without the link's facts, a quarter of a full link dump's kernel time and an
+ * eighth of its bytes (BENCHMARKS.md "Lean, fourth pass").
+ */
+export function getLinkStatsRequest(seq: number): Uint8Array {
+  // struct if_stats_msg: family, pad1, pad2 (u16), ifindex, filter_mask
+  const ifstatsmsg = new Uint8Array(12);
+  new DataView(ifstatsmsg.buffer).setUint32(8, 1 << (IFLA_STATS_LINK_64 - 1), true);
+  return encodeMessage(RTM_GETSTATS, NLM_F_REQUEST | NLM_F_DUMP, seq, [ifstatsmsg]);
+}
+
+/** Counters by ifindex, from an RTM_GETSTATS dump (getLinkStatsRequest). */
+export function decodeLinkStats(msgs: NlMessage[]): Map<number, LinkStats> {
+  const out = new Map<number, LinkStats>();
+  for (const m of msgs) {
+    if (m.type !== RTM_NEWSTATS) continue;
+    const p = payloadBytes(m);
+    const start = payloadStart(m);
+    const end = payloadEnd(m);
+    if (end - start < 12) throw new DecodeError(`stats message of ${end - start} bytes`);
+    const index = viewOf(p).getInt32(p.byteOffset + start + 4, true);
+    if (index < 0) throw new DecodeError(`stats message with ifindex ${index}`);
+    const r = new AttrReader(p, start + 12, end);
+    let stats: LinkStats | undefined;
+    while (r.next()) {
+      if (r.type !== IFLA_STATS_LINK_64) continue;
+      const n = r.u64Count;
+      if (n < MIN_STATS64_FIELDS) {
+        r.u64sAsNumbers(MIN_STATS64_FIELDS); // records the error
+        break;
+      }
+      stats = decodeStats64(r, n);
+    }
+    if (r.err) throw new DecodeError(`stats of link ${index}: ${r.err.message}`);
+    if (!stats) throw new DecodeError(`stats of link ${index} without IFLA_STATS_LINK_64`);
+    out.set(index, stats);
+  }
   return out;
 }

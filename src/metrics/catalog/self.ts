@@ -13,6 +13,8 @@ export const namespaceReadFailures = metric('swarmnet_netns_read_failures', 'gau
   'Namespaces that could not be read in this scrape, by kind and reason.', ['netns_kind', 'reason']);
 export const namespaceDirUp = metric('swarmnet_netns_dir_up', 'gauge',
   '1 if a configured namespace directory could be listed, 0 if not.', ['dir', 'reason']);
+export const linkDumps = metric('swarmnet_netns_link_dumps_total', 'counter',
+  'Link tables read since start, by dump: "full" (RTM_GETLINK: names, kinds, masters, counters; a namespace\'s first read, and again whenever one of its links changed) or "stats" (RTM_GETSTATS: only the counters, put on the links remembered from the last full dump). A full count that keeps pace with the scrapes means links change all the time.', ['dump']);
 export const scrapeDuration = metric('swarmnet_scrape_duration_seconds', 'gauge',
   'Time the whole collection took for this scrape.', []);
 export const buildInfo = metric('swarmnet_build_info', 'info',

@@ -1,0 +1,186 @@
+// A namespace's link table changes rarely (a task starts or stops, a network
+// comes or goes) while its counters change all the time. So the full
+// RTM_GETLINK dump (names, kinds, masters, peers, VXLAN parameters and
+// counters: most of a scrape's kernel time and bytes) is made only when the
+// links changed, and otherwise RTM_GETSTATS brings the counters alone.
+//
+// What says "changed" is a link watch: a netlink socket made in the namespace,
+// subscribed to its link notifications (native.ts LinkWatch). A socket keeps
+// its namespace alive, so a watch is closed as soon as its namespace is gone:
+// its file checked every second (removed, or unmounted as Docker does first),
+// and at the end of every scrape that did not read the namespace.
+import { statSync } from 'node:fs';
+import type { LinkWatch, NetlinkSessions } from './native.js';
+import type { NetnsRef } from './netns.js';
+import type { Link, LinkStats } from './rtnl/link.js';
+
+/** How a namespace's links are read this scrape. */
+export type LinkReadMode = 'full' | 'stats';
+
+interface Entry {
+  path: string | null;
+  /** the namespace's inode number when the watch was made: the file now naming another namespace is not this one */
+  ino: number;
+  watch: LinkWatch;
+  /** the links of the last full dump, without counters */
+  facts: Link[];
+  /** the scrape that last read this namespace */
+  gen: number;
+  /** decided once per scrape (a reader's request may be asked again: a dump interrupted by a change) */
+  mode: LinkReadMode;
+  modeGen: number;
+}
+
+export type LinkWatches = Pick<NetlinkSessions, 'watchChanged' | 'closeWatch'>;
+
+export interface LinkFactsOptions {
+  /** how often the files of watched namespaces are checked (ms); 0: only at the end of each scrape */
+  checkIntervalMs?: number;
+}
+
+export class LinkFactsCache {
+  private readonly entries = new Map<string, Entry>();
+  private gen = 0;
+  private enabled: boolean;
+  private timer?: NodeJS.Timeout;
+  /** full link dumps and counters-only dumps since start */
+  readonly reads = { full: 0, stats: 0 };
+
+  constructor(private readonly native: LinkWatches, private readonly opts: LinkFactsOptions = {}) {
+    // an addon without watches (the test replay) reads every namespace in full, as before
+    this.enabled = typeof native.watchChanged === 'function' && typeof native.closeWatch === 'function';
+  }
+
+  /** Once per scrape, before any namespace is read. */
+  nextScrape(): void {
+    this.gen++;
+  }
+
+  /** Full dump or counters only, for this scrape (asks the watch once per scrape). */
+  modeOf(ref: Pick<NetnsRef, 'path'>): LinkReadMode {
+    const e = this.entries.get(keyOf(ref));
+    if (!e) return 'full';
+    if (e.modeGen !== this.gen) {
+      e.modeGen = this.gen;
+      e.mode = this.native.watchChanged!(e.watch) ? 'full' : 'stats';
+    }
+    return e.mode;
+  }
+
+  /** Whether entering the namespace should make a watch: it has none yet. */
+  wantsWatch(ref: Pick<NetnsRef, 'path'>): boolean {
+    return this.enabled && !this.entries.has(keyOf(ref));
+  }
+
+  /**
+   * The links of a full dump, remembered with the watch made on this entry (if
+   * any) for the scrapes after it. `ino` is the namespace's the session is in.
+   */
+  remember(ref: Pick<NetnsRef, 'path'>, ino: number | undefined, newWatch: LinkWatch | undefined, links: readonly Link[]): void {
+    this.reads.full++;
+    const key = keyOf(ref);
+    const old = this.entries.get(key);
+    // the file names another namespace than the watched one: that watch says nothing about this one
+    if (old && old.ino !== ino) this.forget(key);
+    const current = this.entries.get(key);
+    if (current) {
+      current.facts = links.map(withoutStats);
+      current.gen = this.gen;
+      return;
+    }
+    if (!newWatch) return;
+    if (!this.enabled || ino === undefined) {
+      this.native.closeWatch?.(newWatch);
+      return;
+    }
+    this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, mode: 'full', modeGen: this.gen });
+    this.startChecking();
+  }
+
+  /**
+   * The remembered links with these counters; undefined when they do not fit
+   * (another namespace behind the file, or the interfaces differ): the caller
+   * then reads the links in full.
+   */
+  withStats(ref: Pick<NetnsRef, 'path'>, ino: number | undefined, stats: ReadonlyMap<number, LinkStats>): Link[] | undefined {
+    const key = keyOf(ref);
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.ino !== ino) {
+      this.forget(key);
+      return undefined;
+    }
+    if (stats.size !== e.facts.length) return undefined;
+    const out: Link[] = new Array(e.facts.length);
+    for (let i = 0; i < e.facts.length; i++) {
+      const fact = e.facts[i]!;
+      const s = stats.get(fact.index);
+      if (!s) return undefined;
+      out[i] = { ...fact, stats: s };
+    }
+    e.gen = this.gen;
+    this.reads.stats++;
+    return out;
+  }
+
+  /** The kernel refused RTM_GETSTATS: read every namespace in full from now on. */
+  disable(): void {
+    this.enabled = false;
+    this.close();
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** After a scrape: close the watches of namespaces it did not read (gone, failed, filtered out). */
+  retainRead(): void {
+    for (const [key, e] of this.entries) if (e.gen !== this.gen) this.forget(key);
+  }
+
+  /** Close the watches of namespaces whose file is gone or names another namespace now. */
+  checkFiles(): void {
+    for (const [key, e] of this.entries) {
+      if (e.path === null) continue;
+      let ino: number | undefined;
+      try {
+        ino = statSync(e.path, { throwIfNoEntry: false })?.ino;
+      } catch {
+        ino = undefined;
+      }
+      if (ino !== e.ino) this.forget(key);
+    }
+  }
+
+  /** watches open now */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  close(): void {
+    for (const key of [...this.entries.keys()]) this.forget(key);
+  }
+
+  private forget(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.native.closeWatch!(e.watch);
+    if (this.entries.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private startChecking(): void {
+    const every = this.opts.checkIntervalMs ?? 1000;
+    if (this.timer || every <= 0) return;
+    this.timer = setInterval(() => this.checkFiles(), every);
+    this.timer.unref();
+  }
+}
+
+const keyOf = (ref: Pick<NetnsRef, 'path'>): string => ref.path ?? '';
+
+// the same shape as a decoded link (so spreading it keeps one hidden class), counters left out
+const withoutStats = (l: Link): Link => ({ ...l, stats: undefined });
