@@ -1,0 +1,217 @@
+// Remembered link tables (kernel/link-facts.ts) on real namespaces: counters
+// read alone (RTM_GETSTATS) give the numbers `ip -s -j link` gives, every kind
+// of link change is seen at the next read, a file that names another
+// namespace is not mistaken for the old one, and a watch never keeps a deleted
+// namespace alive: the veth peer of a freed namespace disappears with it,
+// which is the kernel's own proof that nothing holds it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LinkFactsCache } from '../../src/kernel/link-facts.js';
+import { loadNative } from '../../src/kernel/native.js';
+import type { NetnsRef } from '../../src/kernel/netns.js';
+import { LinksReader } from '../../src/kernel/readers/links.js';
+import type { NsSample } from '../../src/kernel/readers/types.js';
+import type { Link } from '../../src/kernel/rtnl/link.js';
+import { sampleAll } from '../../src/kernel/sampler.js';
+import { TestNamespaces, ipLinks, sh } from '../helpers/netns.js';
+
+const native = loadNative();
+const prefix = `swlw${process.pid}-`;
+const nss = new TestNamespaces(prefix);
+const refOf = (name: string): NetnsRef => ({ name, kind: 'other', path: `/run/netns/${name}` });
+
+/** One scrape's worth of the links reader, as the Scraper drives it. */
+async function read(reader: LinksReader, names: string[]): Promise<NsSample[]> {
+  await reader.prepare();
+  const samples = await sampleAll(native, names.map(refOf), { concurrency: 2, timeoutMs: 2000, readers: [reader], batchSize: 4 }, performance.now() + 5000);
+  reader.afterScrape();
+  return samples;
+}
+
+/** What a full dump says (no cache): the reference every remembered read must equal. */
+async function fullRead(name: string): Promise<Link[]> {
+  const [s] = await read(new LinksReader(), [name]);
+  expect(s!.error).toBeUndefined();
+  return s!.links;
+}
+
+const facts = (links: Link[]) => links.map(({ stats: _s, ...f }) => f);
+const waitFor = async (what: string, cond: () => boolean, ms = 5000) => {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+const exists = (ns: string, dev: string) => sh(`ip -n ${ns} -j link show`).includes(`"ifname":"${dev}"`);
+
+beforeAll(() => {
+  const a = nss.add('a');
+  const b = nss.add('b');
+  sh(`ip -n ${a} link add br0 type bridge
+ip -n ${a} link set br0 up
+ip -n ${a} link add v1 type veth peer name e1 netns ${b}
+ip -n ${a} link set v1 master br0 up
+ip -n ${a} addr add 192.0.2.1/24 dev br0
+ip -n ${b} addr add 192.0.2.2/24 dev e1
+ip -n ${b} link set e1 up`);
+  sh(`ip netns exec ${b} ping -q -c 5 -i 0.01 -W 1 192.0.2.1`);
+});
+afterAll(() => nss.destroy());
+
+describe('remembered link tables', () => {
+  it('reads in full once, then counters only, with the numbers ip -s -j link gives', async () => {
+    const cache = new LinkFactsCache(native);
+    const reader = new LinksReader(cache);
+    const [a, b] = nss.names as [string, string];
+    try {
+      await read(reader, [a, b]);
+      expect(cache.reads).toEqual({ full: 2, stats: 0 });
+      expect(cache.size).toBe(2);
+      for (let i = 0; i < 3; i++) {
+        const before = ipLinks(a);
+        const [s] = await read(reader, [a]);
+        const after = ipLinks(a);
+        expect(s!.error).toBeUndefined();
+        // nothing moves in these namespaces between the two readings of ip(8)
+        expect(JSON.stringify(after.map((l) => l.stats64))).toBe(JSON.stringify(before.map((l) => l.stats64)));
+        for (const l of after) {
+          const mine = s!.links.find((x) => x.index === l.ifindex)!;
+          expect(mine.name).toBe(l.ifname);
+          expect([mine.stats?.rx_bytes, mine.stats?.tx_bytes, mine.stats?.rx_packets, mine.stats?.tx_packets, mine.stats?.rx_dropped])
+            .toEqual([l.stats64.rx.bytes, l.stats64.tx.bytes, l.stats64.rx.packets, l.stats64.tx.packets, l.stats64.rx.dropped]);
+        }
+        expect(s!.links).toEqual(await fullRead(a));
+      }
+      // b was not read in those three scrapes: its watch was closed at the end of the first
+      expect(cache.reads).toEqual({ full: 2, stats: 3 });
+      expect(cache.size).toBe(1);
+      expect((await fullRead(a)).find((l) => l.name === 'v1')!.stats!.tx_packets).toBeGreaterThan(4);
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('sees every kind of link change at the next read', async () => {
+    const cache = new LinkFactsCache(native);
+    const reader = new LinksReader(cache);
+    const [a] = nss.names as [string];
+    // operstate follows up/down through the kernel's linkwatch, a moment later: wait for ip(8) to show it first
+    const changes: Array<[cmd: string, operstate?: string]> = [
+      [`ip -n ${a} link set v1 mtu 1400`],
+      [`ip -n ${a} link set v1 nomaster`],
+      [`ip -n ${a} link set v1 master br0`],
+      [`ip -n ${a} link set v1 down`, 'DOWN'],
+      [`ip -n ${a} link set v1 name v1x`],
+      [`ip -n ${a} link set v1x name v1`],
+      [`ip -n ${a} link set v1 up`, 'UP'],
+      [`ip -n ${a} link add v2 type veth peer name v2p`],
+      [`ip -n ${a} link del v2`],
+      [`ip -n ${a} link set br0 address 02:00:00:00:00:42`],
+    ];
+    try {
+      await read(reader, [a]);
+      for (const [change, operstate] of changes) {
+        const full = cache.reads.full;
+        sh(change);
+        if (operstate) await waitFor(`v1 ${operstate}`, () => ipLinks(a).find((l) => l.ifname === 'v1')!.operstate === operstate);
+        const [s] = await read(reader, [a]);
+        expect(s!.error, change).toBeUndefined();
+        expect(facts(s!.links), change).toEqual(facts(await fullRead(a)));
+        expect(cache.reads.full, `${change}: read in full`).toBe(full + 1);
+        // and counters only again once the kernel has said all it had to say about it
+        let settled = false;
+        for (let i = 0; i < 5 && !settled; i++) {
+          const stats = cache.reads.stats;
+          const [again] = await read(reader, [a]);
+          expect(facts(again!.links), change).toEqual(facts(await fullRead(a)));
+          settled = cache.reads.stats === stats + 1;
+          if (!settled) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(settled, `${change}: counters only once it settled`).toBe(true);
+      }
+      const v1 = ipLinks(a).find((l) => l.ifname === 'v1')!;
+      const [last] = await read(reader, [a]);
+      expect(last!.links.find((l) => l.name === 'v1')).toMatchObject({ mtu: v1.mtu, operstate: v1.operstate.toLowerCase() });
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('does not take another namespace behind the same file for the watched one', async () => {
+    // no file checks between reads: only the inode the addon reports tells the two apart
+    const cache = new LinkFactsCache(native, { checkIntervalMs: 0 });
+    const reader = new LinksReader(cache);
+    const r = nss.add('r');
+    try {
+      sh(`ip -n ${r} link add old0 type bridge`);
+      await read(reader, [r]);
+      expect((await read(reader, [r]))[0]!.links.map((l) => l.name)).toContain('old0');
+      nss.delete(r);
+      nss.add('r');
+      sh(`ip -n ${r} link add new0 type bridge`);
+      const [s] = await read(reader, [r]);
+      expect(s!.links.map((l) => l.name).sort()).toEqual(ipLinks(r).map((l) => l.ifname).sort());
+      expect(s!.links.map((l) => l.name)).toContain('new0');
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('keeps no deleted namespace alive: a removed file closes its watch within a second', async () => {
+    const cache = new LinkFactsCache(native);
+    const reader = new LinksReader(cache);
+    const keeper = nss.add('k1');
+    const w = nss.add('w1');
+    sh(`ip -n ${w} link add wv type veth peer name kv netns ${keeper}`);
+    try {
+      await read(reader, [w]);
+      expect(cache.size).toBe(1);
+      const open = native.counters().watches!;
+      nss.delete(w);
+      // the kernel frees the namespace (and the veth pair with it) only once nothing holds it
+      await waitFor('the deleted namespace freed', () => !exists(keeper, 'kv'), 5000);
+      expect(cache.size).toBe(0);
+      expect(native.counters().watches).toBe(open - 1);
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('keeps no unmounted namespace alive (Docker unmounts first and removes the file later)', async () => {
+    const cache = new LinkFactsCache(native);
+    const reader = new LinksReader(cache);
+    const keeper = nss.add('k2');
+    const u = nss.add('u2');
+    sh(`ip -n ${u} link add uv type veth peer name kv2 netns ${keeper}`);
+    try {
+      await read(reader, [u]);
+      sh(`umount /run/netns/${u}`);
+      await waitFor('the unmounted namespace freed', () => !exists(keeper, 'kv2'), 5000);
+      expect(cache.size).toBe(0);
+    } finally {
+      cache.close();
+      sh(`rm -f /run/netns/${u}`);
+      nss.names.splice(nss.names.indexOf(u), 1);
+    }
+  });
+
+  it('without its file checks, the watch would hold the namespace: the check is what frees it', async () => {
+    // the control for the two tests above: the same deletion, checks off
+    const cache = new LinkFactsCache(native, { checkIntervalMs: 0 });
+    const reader = new LinksReader(cache);
+    const keeper = nss.add('k3');
+    const w = nss.add('w3');
+    sh(`ip -n ${w} link add wv3 type veth peer name kv3 netns ${keeper}`);
+    try {
+      await read(reader, [w]);
+      nss.delete(w);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(exists(keeper, 'kv3'), 'held by the watch').toBe(true);
+      // the next scrape does not read it (its file is gone): the watch is closed at its end
+      await read(reader, []);
+      await waitFor('freed once the scrape let go', () => !exists(keeper, 'kv3'), 5000);
+    } finally {
+      cache.close();
+    }
+  });
+});
