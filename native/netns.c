@@ -14,7 +14,7 @@
 //                            every result also has ino: the namespace's inode number
 //                            (its identity: a file replaced by another namespace has another);
 //                            watch = true adds watch: a socket made in the namespace and
-//                            subscribed to its link changes (RTNLGRP_LINK), kept by the caller
+//                            subscribed to its link and FDB changes, kept by the caller
 //   openMany([[nsPath, protocols, timeoutMs, procNetFiles?, requests?, watch?], ...][, budgetMs])
 //     -> Promise<(open()'s result)[]>: the opens run one after another on one pool
 //                            thread (one hand-off for the batch), up to maxBatch of them;
@@ -23,8 +23,9 @@
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
-//   watchChanged(watch)      -> boolean: did any link change (or the queue overflow) since
-//                            the watch was made or last asked; reads what is queued
+//   watchChanges(watch)      -> bits: 1 a link changed, 2 an FDB entry changed (both when
+//                            the queue overflowed) since the watch was made or last
+//                            asked; reads what is queued
 //   closeWatch(watch)        closes it: a socket held in a namespace keeps that namespace
 //                            alive, so the caller closes it as soon as the namespace goes
 //   counters()               -> { nsEntries, watches }: setns() calls into a namespace so far,
@@ -49,6 +50,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <node_api.h>
@@ -140,23 +142,54 @@ typedef struct {
   unsigned long long ino;    // the namespace's inode number, 0 if unknown
 } open_t;
 
-// ---- link watches: has anything about a namespace's links changed? ---------
+// ---- watches: has anything about a namespace's links or FDB changed? ------
 //
-// A netlink socket subscribed to RTNLGRP_LINK in the namespace. The kernel
-// queues a message on it for every link added, removed or changed (name,
-// state, MTU, master...), never for counters. Its receive buffer is kept small:
-// only whether anything came matters, and an overflow (ENOBUFS) says the same.
+// A netlink socket in the namespace, subscribed to its link and neighbour
+// notifications. The kernel queues a message on it for every link added,
+// removed or changed (name, state, MTU, master...) and every bridge or VXLAN
+// FDB entry added, removed or changed; never for counters, nor when a learned
+// entry is merely refreshed by traffic. A socket filter keeps ARP and ND out
+// (they change all the time and say nothing about either table). The receive
+// buffer is small: only whether anything came matters, and an overflow
+// (ENOBUFS) says "everything may have changed".
+
+#define WATCH_LINKS 1
+#define WATCH_FDB 2
 
 typedef struct {
   int fd;
 } watch_t;
+
+// RTM_NEWLINK/DELLINK, and RTM_NEWNEIGH/DELNEIGH of family AF_BRIDGE; nothing else
+static void attach_watch_filter(int fd) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const unsigned type_low = 4;  // the low byte of nlmsg_type (every type here is < 256)
+#else
+  const unsigned type_low = 5;
+#endif
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, type_low),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTM_NEWLINK, 6, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTM_DELLINK, 5, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTM_NEWNEIGH, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTM_DELNEIGH, 0, 2),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN),  // ndm_family
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_BRIDGE, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+  // without it the socket hears ARP and ND too: watch_changes() tells them apart all the same
+  setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
 
 static int open_watch(void) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
   if (fd < 0) return -1;
   int rcvbuf = 4096;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+  attach_watch_filter(fd);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_NEIGH };
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { close(fd); return -1; }
   atomic_fetch_add(&watches_open, 1);
   return fd;
@@ -185,28 +218,42 @@ static watch_t *get_watch(napi_env env, napi_value v) {
   return p;
 }
 
+// What the messages of one datagram say changed
+static int changes_in(const unsigned char *buf, size_t len) {
+  int changed = 0;
+  const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+  for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) changed |= WATCH_LINKS;
+    else if (h->nlmsg_type == RTM_NEWNEIGH || h->nlmsg_type == RTM_DELNEIGH) {
+      const struct ndmsg *nd = NLMSG_DATA(h);
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof *nd) || nd->ndm_family == AF_BRIDGE) changed |= WATCH_FDB;
+    }
+  }
+  return changed;
+}
+
 // Reads whatever is queued (a few messages at most: the buffer is small) without blocking.
-static napi_value js_watch_changed(napi_env env, napi_callback_info info) {
+static napi_value js_watch_changes(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   watch_t *w = argc ? get_watch(env, argv[0]) : NULL;
-  if (!w) return throw_type(env, "watchChanged(watch): watch must come from open()");
+  if (!w) return throw_type(env, "watchChanges(watch): watch must come from open()");
   if (w->fd < 0) return throw_type(env, "watch is closed");
-  bool changed = false;
+  int changed = 0;
   unsigned char buf[8192];
   for (;;) {
     ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) { changed = true; continue; }
+    if (n > 0) { changed |= changes_in(buf, (size_t)n); continue; }
     if (n == 0) break;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    // ENOBUFS: more changes than the buffer held; anything else: cannot tell, so say changed
-    changed = true;
+    // ENOBUFS: more changes than the buffer held; anything else: cannot tell. Either way, say everything.
+    changed = WATCH_LINKS | WATCH_FDB;
     if (errno != ENOBUFS) break;
   }
   napi_value v;
-  napi_get_boolean(env, changed, &v);
+  napi_create_uint32(env, (uint32_t)changed, &v);
   return v;
 }
 
@@ -913,8 +960,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "exchange", v);
   napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, NULL, &v);
   napi_set_named_property(env, exports, "close", v);
-  napi_create_function(env, "watchChanged", NAPI_AUTO_LENGTH, js_watch_changed, NULL, &v);
-  napi_set_named_property(env, exports, "watchChanged", v);
+  napi_create_function(env, "watchChanges", NAPI_AUTO_LENGTH, js_watch_changes, NULL, &v);
+  napi_set_named_property(env, exports, "watchChanges", v);
   napi_create_function(env, "closeWatch", NAPI_AUTO_LENGTH, js_close_watch, NULL, &v);
   napi_set_named_property(env, exports, "closeWatch", v);
   napi_create_function(env, "counters", NAPI_AUTO_LENGTH, js_counters, NULL, &v);

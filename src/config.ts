@@ -21,7 +21,7 @@ export function flagDefs(): FlagDef[] {
     { name: 'network.include', type: 'string', default: '', placeholder: 'REGEX', help: 'Only series of these swarm networks (by name) are kept; namespaces that resolve to no network are kept.' },
     { name: 'network.exclude', type: 'string', default: '', placeholder: 'REGEX', help: 'Series of these swarm networks (by name) are dropped.' },
     { name: 'scrape.timeout', type: 'string', default: '10s', placeholder: 'DURATION', help: 'Upper bound of one collection; Prometheus\' X-Prometheus-Scrape-Timeout-Seconds shortens it.' },
-    { name: 'netns.watch-links', type: 'bool', default: true, help: 'Keep one netlink socket per namespace subscribed to its link changes, and read only the counters (RTM_GETSTATS) of a namespace whose links did not change since its last full link dump: about a third of the kernel time of a scrape. A socket keeps its namespace alive, so each is closed within a second of its namespace file going away (removed or unmounted). --no-netns.watch-links: a full link dump of every namespace on every scrape, no socket kept.' },
+    { name: 'netns.watch', type: 'bool', default: true, help: 'Keep one netlink socket per namespace subscribed to its link and FDB changes: a namespace whose links did not change since its last full link dump has only its counters read (RTM_GETSTATS), and one whose FDB did not change is not dumped again; together about two thirds of the kernel time of a scrape. A socket keeps its namespace alive, so each is closed within a second of its namespace file going away (removed, or unmounted as Docker does first). --no-netns.watch: full dumps of every namespace on every scrape, no socket kept between scrapes.' },
     { name: 'scrape.concurrency', type: 'string', default: '2', placeholder: 'N', help: 'Namespaces read at the same time (kernel dumps serialise on RTNL; more rarely helps).' },
     { name: 'docker.host', type: 'string', default: 'unix:///var/run/docker.sock', placeholder: 'URL', help: 'Docker Engine API endpoint for swarm names (unix:///path or tcp://host:port).' },
     { name: 'docker.resync-interval', type: 'string', default: '60s', placeholder: 'DURATION', help: 'Full resynchronisation of the Docker state cache, on top of the events stream.' },
@@ -58,8 +58,8 @@ export interface Config {
   networkExclude?: RegExp;
   scrapeTimeoutMs: number;
   concurrency: number;
-  /** remember link tables and read counters only while a link watch says nothing changed */
-  watchLinks: boolean;
+  /** remember link tables and FDBs per namespace, read again only what its watch says changed */
+  watch: boolean;
   dockerHost: string;
   dockerResyncMs: number;
   dockerRefreshMs: number;
@@ -121,7 +121,7 @@ export function loadConfig(argv: string[]): Config {
     listenPort: listen.port,
     webConfigFile: str('web.config.file') || undefined,
     disableCompression: v.get('web.disable-compression') === true,
-    watchLinks: v.get('netns.watch-links') === true,
+    watch: v.get('netns.watch') === true,
     netnsDirs: v.get('netns.dir') as string[],
     hostNetns: host === 'self' ? null : host === 'none' ? false : host,
     netnsKinds: new Set(kinds),

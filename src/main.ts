@@ -9,7 +9,7 @@ import { NEEDED_CAPABILITIES, PROBE_CAPABILITY, missingOwnCapabilities } from '.
 import { DockerStateCache } from './docker/cache.js';
 import { loadNative } from './kernel/native.js';
 import { createReaders } from './kernel/readers/index.js';
-import { LinkFactsCache } from './kernel/link-facts.js';
+import { WatchedTables } from './kernel/watched-tables.js';
 import { Scraper } from './scrape.js';
 import { probeCollector } from './collectors/probe.js';
 import { OverlayProber } from './probes/prober.js';
@@ -38,10 +38,10 @@ export async function run(cfg: Config) {
   let prober: OverlayProber | undefined;
   const collectors = cfg.probe ? [...cfg.collectors, probeCollector({ results: () => prober?.results() ?? [] },
     { networkInclude: cfg.networkInclude, networkExclude: cfg.networkExclude })] : cfg.collectors;
-  // counters only where a namespace's links did not change; its watches are closed with the exporter
-  const linkFacts = cfg.watchLinks ? new LinkFactsCache(native) : undefined;
+  // counters only where a namespace's links did not change, no FDB dump where its FDB did not; watches close with the exporter
+  const watched = cfg.watch ? new WatchedTables(native) : undefined;
   const scraper = new Scraper({
-    readers: createReaders({ ipvsKinds: cfg.ipvsKinds, linkFacts }),
+    readers: createReaders({ ipvsKinds: cfg.ipvsKinds, watched }),
     netnsDirs: cfg.netnsDirs,
     hostNetns: cfg.hostNetns,
     collectors,
@@ -79,7 +79,7 @@ export async function run(cfg: Config) {
   app.addHook('onClose', async () => {
     await prober?.stop();
     await docker.stop();
-    linkFacts?.close();
+    watched?.close();
   });
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   log.info({ address: app.addresses(), tls: web.tls, http2: web.http2, webConfig: web.path, netnsDirs: cfg.netnsDirs, collectors: cfg.collectors.map((c) => c.name) }, 'swarmnet-exporter started');

@@ -23,12 +23,12 @@ export interface NativeSession {
   replies?: NativeReply[];
   /** the namespace's inode number: its identity (a file replaced by another namespace shows another); absent if unknown */
   ino?: number;
-  /** the link watch asked for with `watch` (absent if it could not be made, or the addon has none) */
-  watch?: LinkWatch;
+  /** the watch asked for with `watch` (absent if it could not be made, or the addon has none) */
+  watch?: NsWatch;
 }
 
-/** A socket made in a namespace and subscribed to its link changes; it keeps the namespace alive until closed. */
-export type LinkWatch = object;
+/** A socket made in a namespace and subscribed to its link and FDB changes; it keeps the namespace alive until closed. */
+export type NsWatch = object;
 
 export type NativeReply = Buffer | NativeError;
 
@@ -52,12 +52,13 @@ export interface NetlinkSessions {
   /** Close the session's sockets (after an exchange in flight, if any). */
   close(handle: unknown): void;
   /**
-   * Whether any link of the watch's namespace was added, removed or changed (or more changes came than its small
-   * queue holds) since it was made or last asked; reads the queue. Counters never count as a change.
+   * What changed in the watch's namespace since it was made or last asked (reads its queue): bit 1, a link was
+   * added, removed or changed; bit 2, a bridge or VXLAN FDB entry; both when more came than the small queue holds.
+   * Counters, ARP and ND never count as a change.
    */
-  watchChanged?(watch: LinkWatch): boolean;
+  watchChanges?(watch: NsWatch): number;
   /** Close a watch (idempotent): its namespace is no longer kept alive by it. */
-  closeWatch?(watch: LinkWatch): void;
+  closeWatch?(watch: NsWatch): void;
   /** setns() calls into a namespace since the addon was loaded; link watches open now */
   counters(): { nsEntries: number; watches?: number };
   /** the most requests one exchange takes (set in native/netns.c) */

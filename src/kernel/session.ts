@@ -4,7 +4,7 @@
 // before the scrape ends: a socket kept open would pin a deleted namespace.
 import { DecodeError } from './nl/attr.js';
 import { DumpInterruptedError, NetlinkError, type NlMessage, parseReply } from './nl/message.js';
-import type { LinkWatch, NativeError, NativeReply, NativeSession, NetlinkSessions } from './native.js';
+import type { NsWatch, NativeError, NativeReply, NativeSession, NetlinkSessions } from './native.js';
 import type { NetnsRef } from './netns.js';
 
 export type FailureReason =
@@ -59,8 +59,8 @@ export function allocSeq(): number {
 
 export class NsSession {
   private closed = false;
-  /** the link watch made on entry, until someone takes it (closed with the session otherwise) */
-  private watch?: LinkWatch;
+  /** the watch made on entry, until someone takes it (closed with the session otherwise) */
+  private watch?: NsWatch;
   /** the namespace's inode number as the addon saw it on entry (undefined: the addon does not say) */
   ino?: number;
 
@@ -172,8 +172,8 @@ export class NsSession {
     });
   }
 
-  /** The link watch asked for on entry (OpenRequest.watch), now the caller's to close; undefined if none was made. */
-  takeWatch(): LinkWatch | undefined {
+  /** The watch asked for on entry (OpenRequest.watch), now the caller's to close; undefined if none was made. */
+  takeWatch(): NsWatch | undefined {
     const w = this.watch;
     this.watch = undefined;
     return w;

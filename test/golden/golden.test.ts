@@ -44,7 +44,7 @@ const NOT_FROM_FIXTURES: Record<string, string> = {
   swarmnet_scrape_duration_seconds: 'Scraper: timing of the whole scrape',
   swarmnet_build_info: 'Scraper: version, revision and Node.js version of the running build',
   // the links reader's running count of its dumps (counters only or full), kept by a live exporter's LinkFactsCache
-  swarmnet_netns_link_dumps_total: 'links reader: dumps since start, a live process only (test/kernel/link-watch, test/kernel/scale)',
+  swarmnet_netns_table_reads_total: 'links and fdb readers: reads since start, a live process only (test/kernel/watched-tables, test/kernel/scale)',
   // --probe.overlay (off by default): the prober's rounds send ICMP on a live swarm, nothing a capture holds
   swarmnet_overlay_probe_loss_ratio: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',
   swarmnet_overlay_probe_rtt_seconds: 'overlay path probes: off by default, live rounds only (test/e2e/swarm-probes)',

@@ -1,9 +1,9 @@
 // Every namespace reader the exporter has, in the order they run. A new reader
 // is a codec (kernel/nl, rtnl, genl), a module here, and a line in this list.
 import type { NetnsKind } from '../netns.js';
-import { fdbReader } from './fdb.js';
+import { FdbReader } from './fdb.js';
 import { IpvsReader } from './ipvs.js';
-import type { LinkFactsCache } from '../link-facts.js';
+import type { WatchedTables } from '../watched-tables.js';
 import { LinksReader } from './links.js';
 import { neighReader } from './neigh.js';
 import { neighCountsReader } from './neigh-counts.js';
@@ -17,12 +17,12 @@ export interface ReaderOptions {
   ipvsKinds?: readonly NetnsKind[];
   /** namespace kinds UDP sockets are read in (default: host, where Docker's VXLAN sockets are) */
   udpKinds?: readonly NetnsKind[];
-  /** remembered link tables: counters only where the links did not change (default: a full link dump every scrape) */
-  linkFacts?: LinkFactsCache;
+  /** tables remembered per namespace: counters only where no link changed, no FDB dump where no entry changed (default: full dumps every scrape) */
+  watched?: WatchedTables;
 }
 
 export function createReaders(opts: ReaderOptions = {}): NsReader[] {
-  const readers: NsReader[] = [new LinksReader(opts.linkFacts), fdbReader, neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
+  const readers: NsReader[] = [new LinksReader(opts.watched), new FdbReader(opts.watched), neighReader, new IpvsReader({ kinds: opts.ipvsKinds }),
     neighCountsReader, neighTablesReader, new UdpReader({ kinds: opts.udpKinds }),
     addrsReader];
   return readers.sort((a, b) => NEEDS.indexOf(a.need) - NEEDS.indexOf(b.need));

@@ -1,13 +1,13 @@
 // Interfaces, in every namespace: a full RTM_GETLINK dump, or, where a
-// LinkFactsCache knows the links have not changed since its last full dump,
-// only their counters (RTM_GETSTATS) put on the links it remembers.
-import type { LinkFactsCache } from '../link-facts.js';
+// namespace's watch says its links have not changed since the last full dump,
+// only their counters (RTM_GETSTATS) put on the links remembered from it.
+import type { WatchedTables } from '../watched-tables.js';
 import type { NetnsRef } from '../netns.js';
 import { DumpInterruptedError, NETLINK_ROUTE, NetlinkError, type NlMessage } from '../nl/message.js';
 import { type Link, decodeLinkStats, decodeLinks, getLinkRequest, getLinkStatsRequest } from '../rtnl/link.js';
 import { type NsSession, allocSeq } from '../session.js';
 import type { FamilySet } from '../../metrics/family.js';
-import { linkDumps } from '../../metrics/catalog/self.js';
+import { tableReads } from '../../metrics/catalog/self.js';
 import { type CompleteContext, type NsReader, type ScrapeData, messagesOf } from './types.js';
 
 const FULL = 'RTM_GETLINK';
@@ -18,7 +18,7 @@ export class LinksReader implements NsReader<'links'> {
   readonly protocol = NETLINK_ROUTE;
 
   /** without a cache: a full dump every time */
-  constructor(private readonly facts?: LinkFactsCache) {}
+  constructor(private readonly facts?: WatchedTables) {}
 
   applies(): boolean {
     return true;
@@ -39,16 +39,16 @@ export class LinksReader implements NsReader<'links'> {
 
   requests(ref: NetnsRef) {
     const seq = allocSeq();
-    if (this.facts?.modeOf(ref) === 'stats') return [{ protocol: NETLINK_ROUTE, seq, message: getLinkStatsRequest(seq), what: STATS }];
+    if (this.facts && !this.facts.linksInFull(ref)) return [{ protocol: NETLINK_ROUTE, seq, message: getLinkStatsRequest(seq), what: STATS }];
     return [{ protocol: NETLINK_ROUTE, seq, message: getLinkRequest(seq), what: FULL }];
   }
 
   async complete(replies: Array<NlMessage[] | Error>, ctx: CompleteContext): Promise<Link[]> {
     const facts = this.facts;
     const { session, ref } = ctx;
-    if (!facts || facts.modeOf(ref) === 'full') {
+    if (!facts || facts.linksInFull(ref)) {
       const links = decodeLinks(messagesOf(replies[0], FULL));
-      facts?.remember(ref, session.ino, session.takeWatch(), links);
+      facts?.rememberLinks(ref, session.ino, session.takeWatch(), links);
       return links;
     }
     const reply = replies[0];
@@ -61,15 +61,15 @@ export class LinksReader implements NsReader<'links'> {
     if (links) return links;
     // the interfaces are not the remembered ones (a change raced the watch, or another namespace is behind the file)
     const fresh = await fullDump(session);
-    facts.remember(ref, session.ino, undefined, fresh);
+    facts.rememberLinks(ref, session.ino, undefined, fresh);
     return fresh;
   }
 
   report(out: FamilySet): void {
     if (!this.facts) return;
-    const f = out.of(linkDumps);
-    f.add({ dump: 'full' }, this.facts.reads.full);
-    f.add({ dump: 'stats' }, this.facts.reads.stats);
+    const f = out.of(tableReads);
+    f.add({ table: 'links', read: 'full' }, this.facts.reads.linksFull);
+    f.add({ table: 'links', read: 'counters_only' }, this.facts.reads.linksCounters);
   }
 }
 

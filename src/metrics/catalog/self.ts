@@ -13,8 +13,8 @@ export const namespaceReadFailures = metric('swarmnet_netns_read_failures', 'gau
   'Namespaces that could not be read in this scrape, by kind and reason.', ['netns_kind', 'reason']);
 export const namespaceDirUp = metric('swarmnet_netns_dir_up', 'gauge',
   '1 if a configured namespace directory could be listed, 0 if not.', ['dir', 'reason']);
-export const linkDumps = metric('swarmnet_netns_link_dumps_total', 'counter',
-  'Link tables read since start, by dump: "full" (RTM_GETLINK: names, kinds, masters, counters; a namespace\'s first read, and again whenever one of its links changed) or "stats" (RTM_GETSTATS: only the counters, put on the links remembered from the last full dump). A full count that keeps pace with the scrapes means links change all the time.', ['dump']);
+export const tableReads = metric('swarmnet_netns_table_reads_total', 'counter',
+  'Namespace tables read since start. table="links": read="full" is an RTM_GETLINK dump (names, kinds, masters, counters: a namespace\'s first read, and again whenever one of its links changed), read="counters_only" an RTM_GETSTATS dump put on the links remembered from the last full one. table="fdb": read="full" is an RTM_GETNEIGH dump of the bridge and VXLAN forwarding entries, read="remembered" the entries of the last dump, taken while no entry and no link changed. Full reads that keep pace with the scrapes mean those tables change all the time (or --no-netns.watch).', ['table', 'read']);
 export const scrapeDuration = metric('swarmnet_scrape_duration_seconds', 'gauge',
   'Time the whole collection took for this scrape.', []);
 export const buildInfo = metric('swarmnet_build_info', 'info',

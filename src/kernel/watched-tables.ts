@@ -1,54 +1,59 @@
-// A namespace's link table changes rarely (a task starts or stops, a network
-// comes or goes) while its counters change all the time. So the full
-// RTM_GETLINK dump (names, kinds, masters, peers, VXLAN parameters and
-// counters: most of a scrape's kernel time and bytes) is made only when the
-// links changed, and otherwise RTM_GETSTATS brings the counters alone.
+// A namespace's link table and bridge FDB change rarely (a task starts or
+// stops, a network comes or goes, a peer joins) while its counters change all
+// the time. So the full RTM_GETLINK dump (names, kinds, masters, peers, VXLAN
+// parameters and counters: most of a scrape's kernel time and bytes) is made
+// only when a link changed, and otherwise RTM_GETSTATS brings the counters
+// alone; the FDB is dumped again only when an entry (or a link) changed.
 //
-// What says "changed" is a link watch: a netlink socket made in the namespace,
-// subscribed to its link notifications (native.ts LinkWatch). A socket keeps
-// its namespace alive, so a watch is closed as soon as its namespace is gone:
-// its file checked every second (removed, or unmounted as Docker does first),
-// and at the end of every scrape that did not read the namespace.
+// What says "changed" is a watch: a netlink socket made in the namespace,
+// subscribed to its link and FDB notifications (native.ts NsWatch). A socket
+// keeps its namespace alive, so a watch is closed as soon as its namespace is
+// gone: its file checked every second (removed, or unmounted as Docker does
+// first), and at the end of every scrape that did not read the namespace.
 import { statSync } from 'node:fs';
-import type { LinkWatch, NetlinkSessions } from './native.js';
+import type { NetlinkSessions, NsWatch } from './native.js';
 import type { NetnsRef } from './netns.js';
 import type { Link, LinkStats } from './rtnl/link.js';
+import type { Neighbour } from './rtnl/neigh.js';
 
-/** How a namespace's links are read this scrape. */
-export type LinkReadMode = 'full' | 'stats';
+/** watchChanges() bits */
+const LINKS_CHANGED = 1;
+const FDB_CHANGED = 2;
 
 interface Entry {
   path: string | null;
   /** the namespace's inode number when the watch was made: the file now naming another namespace is not this one */
   ino: number;
-  watch: LinkWatch;
+  watch: NsWatch;
   /** the links of the last full dump, without counters */
   facts: Link[];
+  /** the FDB entries of the last dump (as the fdb reader keeps them), if any */
+  fdb?: Neighbour[];
   /** the scrape that last read this namespace */
   gen: number;
-  /** decided once per scrape (a reader's request may be asked again: a dump interrupted by a change) */
-  mode: LinkReadMode;
-  modeGen: number;
+  /** what changed since the scrape before: asked once per scrape (a dump interrupted by a change is asked again) */
+  changes: number;
+  changesGen: number;
 }
 
-export type LinkWatches = Pick<NetlinkSessions, 'watchChanged' | 'closeWatch'>;
+export type NsWatches = Pick<NetlinkSessions, 'watchChanges' | 'closeWatch'>;
 
-export interface LinkFactsOptions {
+export interface WatchedTablesOptions {
   /** how often the files of watched namespaces are checked (ms); 0: only at the end of each scrape */
   checkIntervalMs?: number;
 }
 
-export class LinkFactsCache {
+export class WatchedTables {
   private readonly entries = new Map<string, Entry>();
   private gen = 0;
   private enabled: boolean;
   private timer?: NodeJS.Timeout;
-  /** full link dumps and counters-only dumps since start */
-  readonly reads = { full: 0, stats: 0 };
+  /** since start: link tables read in full and as counters only; FDBs dumped and taken as remembered */
+  readonly reads = { linksFull: 0, linksCounters: 0, fdbFull: 0, fdbRemembered: 0 };
 
-  constructor(private readonly native: LinkWatches, private readonly opts: LinkFactsOptions = {}) {
+  constructor(private readonly native: NsWatches, private readonly opts: WatchedTablesOptions = {}) {
     // an addon without watches (the test replay) reads every namespace in full, as before
-    this.enabled = typeof native.watchChanged === 'function' && typeof native.closeWatch === 'function';
+    this.enabled = typeof native.watchChanges === 'function' && typeof native.closeWatch === 'function';
   }
 
   /** Once per scrape, before any namespace is read. */
@@ -56,15 +61,25 @@ export class LinkFactsCache {
     this.gen++;
   }
 
-  /** Full dump or counters only, for this scrape (asks the watch once per scrape). */
-  modeOf(ref: Pick<NetnsRef, 'path'>): LinkReadMode {
-    const e = this.entries.get(keyOf(ref));
-    if (!e) return 'full';
-    if (e.modeGen !== this.gen) {
-      e.modeGen = this.gen;
-      e.mode = this.native.watchChanged!(e.watch) ? 'full' : 'stats';
+  private changesOf(e: Entry): number {
+    if (e.changesGen !== this.gen) {
+      e.changesGen = this.gen;
+      e.changes = this.native.watchChanges!(e.watch);
     }
-    return e.mode;
+    return e.changes;
+  }
+
+  /** Whether this scrape reads the namespace's links in full (else counters only). */
+  linksInFull(ref: Pick<NetnsRef, 'path'>): boolean {
+    const e = this.entries.get(keyOf(ref));
+    return !e || (this.changesOf(e) & LINKS_CHANGED) !== 0;
+  }
+
+  /** Whether this scrape dumps the namespace's FDB (else its remembered entries stand). */
+  fdbDumped(ref: Pick<NetnsRef, 'path'>): boolean {
+    const e = this.entries.get(keyOf(ref));
+    // the fdb reader keeps entries by link kind: a link change may change what it keeps
+    return !e?.fdb || this.changesOf(e) !== 0;
   }
 
   /** Whether entering the namespace should make a watch: it has none yet. */
@@ -76,8 +91,8 @@ export class LinkFactsCache {
    * The links of a full dump, remembered with the watch made on this entry (if
    * any) for the scrapes after it. `ino` is the namespace's the session is in.
    */
-  remember(ref: Pick<NetnsRef, 'path'>, ino: number | undefined, newWatch: LinkWatch | undefined, links: readonly Link[]): void {
-    this.reads.full++;
+  rememberLinks(ref: Pick<NetnsRef, 'path'>, ino: number | undefined, newWatch: NsWatch | undefined, links: readonly Link[]): void {
+    this.reads.linksFull++;
     const key = keyOf(ref);
     const old = this.entries.get(key);
     // the file names another namespace than the watched one: that watch says nothing about this one
@@ -93,7 +108,7 @@ export class LinkFactsCache {
       this.native.closeWatch?.(newWatch);
       return;
     }
-    this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, mode: 'full', modeGen: this.gen });
+    this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, changes: 0, changesGen: this.gen });
     this.startChecking();
   }
 
@@ -119,8 +134,23 @@ export class LinkFactsCache {
       out[i] = { ...fact, stats: s };
     }
     e.gen = this.gen;
-    this.reads.stats++;
+    this.reads.linksCounters++;
     return out;
+  }
+
+  /** The FDB entries of a dump made this scrape, kept for the scrapes after it while nothing changes. */
+  rememberFdb(ref: Pick<NetnsRef, 'path'>, ino: number | undefined, fdb: Neighbour[]): void {
+    this.reads.fdbFull++;
+    const e = this.entries.get(keyOf(ref));
+    if (e && e.ino === ino) e.fdb = fdb;
+  }
+
+  /** The remembered FDB entries, when fdbDumped() said no dump was needed and the session is in the watched namespace. */
+  rememberedFdb(ref: Pick<NetnsRef, 'path'>, ino: number | undefined): Neighbour[] | undefined {
+    const e = this.entries.get(keyOf(ref));
+    if (!e?.fdb || e.ino !== ino) return undefined;
+    this.reads.fdbRemembered++;
+    return e.fdb;
   }
 
   /** The kernel refused RTM_GETSTATS: read every namespace in full from now on. */

@@ -1,11 +1,12 @@
-// Remembered link tables (kernel/link-facts.ts) on real namespaces: counters
-// read alone (RTM_GETSTATS) give the numbers `ip -s -j link` gives, every kind
-// of link change is seen at the next read, a file that names another
-// namespace is not mistaken for the old one, and a watch never keeps a deleted
-// namespace alive: the veth peer of a freed namespace disappears with it,
-// which is the kernel's own proof that nothing holds it.
+// Remembered link tables and FDBs (kernel/watched-tables.ts) on real
+// namespaces: counters read alone (RTM_GETSTATS) give the numbers `ip -s -j
+// link` gives, every kind of link and FDB change is seen at the next read, a
+// file that names another namespace is not mistaken for the old one, and a
+// watch never keeps a deleted namespace alive: the veth peer of a freed
+// namespace disappears with it, the kernel's own proof that nothing holds it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinkFactsCache } from '../../src/kernel/link-facts.js';
+import { WatchedTables } from '../../src/kernel/watched-tables.js';
+import { FdbReader } from '../../src/kernel/readers/fdb.js';
 import { loadNative } from '../../src/kernel/native.js';
 import type { NetnsRef } from '../../src/kernel/netns.js';
 import { LinksReader } from '../../src/kernel/readers/links.js';
@@ -19,20 +20,32 @@ const prefix = `swlw${process.pid}-`;
 const nss = new TestNamespaces(prefix);
 const refOf = (name: string): NetnsRef => ({ name, kind: 'other', path: `/run/netns/${name}` });
 
-/** One scrape's worth of the links reader, as the Scraper drives it. */
-async function read(reader: LinksReader, names: string[]): Promise<NsSample[]> {
-  await reader.prepare();
-  const samples = await sampleAll(native, names.map(refOf), { concurrency: 2, timeoutMs: 2000, readers: [reader], batchSize: 4 }, performance.now() + 5000);
-  reader.afterScrape();
+/** The links and FDB readers over one WatchedTables (none: full dumps), driven as the Scraper drives them. */
+class Readers {
+  readonly links: LinksReader;
+  readonly fdb: FdbReader;
+  constructor(readonly tables?: WatchedTables) {
+    this.links = new LinksReader(tables);
+    this.fdb = new FdbReader(tables);
+  }
+}
+const readersOf = (tables?: WatchedTables) => new Readers(tables);
+
+/** One scrape's worth of reading. */
+async function read(r: Readers, names: string[]): Promise<NsSample[]> {
+  await r.links.prepare();
+  const samples = await sampleAll(native, names.map(refOf), { concurrency: 2, timeoutMs: 2000, readers: [r.links, r.fdb], batchSize: 4 }, performance.now() + 5000);
+  r.links.afterScrape();
+  for (const s of samples) expect(s.error, s.ref.name).toBeUndefined();
   return samples;
 }
 
-/** What a full dump says (no cache): the reference every remembered read must equal. */
-async function fullRead(name: string): Promise<Link[]> {
-  const [s] = await read(new LinksReader(), [name]);
-  expect(s!.error).toBeUndefined();
-  return s!.links;
+/** What full dumps say (nothing remembered): the reference every remembered read must equal. */
+async function fullRead(name: string): Promise<NsSample> {
+  const [s] = await read(readersOf(), [name]);
+  return s!;
 }
+const fdbKey = (s: NsSample) => s.fdb.map((e) => JSON.stringify(e)).sort();
 
 const facts = (links: Link[]) => links.map(({ stats: _s, ...f }) => f);
 const waitFor = async (what: string, cond: () => boolean, ms = 5000) => {
@@ -60,18 +73,17 @@ afterAll(() => nss.destroy());
 
 describe('remembered link tables', () => {
   it('reads in full once, then counters only, with the numbers ip -s -j link gives', async () => {
-    const cache = new LinkFactsCache(native);
-    const reader = new LinksReader(cache);
+    const cache = new WatchedTables(native);
+    const reader = readersOf(cache);
     const [a, b] = nss.names as [string, string];
     try {
       await read(reader, [a, b]);
-      expect(cache.reads).toEqual({ full: 2, stats: 0 });
+      expect(cache.reads).toEqual({ linksFull: 2, linksCounters: 0, fdbFull: 2, fdbRemembered: 0 });
       expect(cache.size).toBe(2);
       for (let i = 0; i < 3; i++) {
         const before = ipLinks(a);
         const [s] = await read(reader, [a]);
         const after = ipLinks(a);
-        expect(s!.error).toBeUndefined();
         // nothing moves in these namespaces between the two readings of ip(8)
         expect(JSON.stringify(after.map((l) => l.stats64))).toBe(JSON.stringify(before.map((l) => l.stats64)));
         for (const l of after) {
@@ -80,20 +92,22 @@ describe('remembered link tables', () => {
           expect([mine.stats?.rx_bytes, mine.stats?.tx_bytes, mine.stats?.rx_packets, mine.stats?.tx_packets, mine.stats?.rx_dropped])
             .toEqual([l.stats64.rx.bytes, l.stats64.tx.bytes, l.stats64.rx.packets, l.stats64.tx.packets, l.stats64.rx.dropped]);
         }
-        expect(s!.links).toEqual(await fullRead(a));
+        const full = await fullRead(a);
+        expect(s!.links).toEqual(full.links);
+        expect(fdbKey(s!)).toEqual(fdbKey(full));
       }
       // b was not read in those three scrapes: its watch was closed at the end of the first
-      expect(cache.reads).toEqual({ full: 2, stats: 3 });
+      expect(cache.reads).toEqual({ linksFull: 2, linksCounters: 3, fdbFull: 2, fdbRemembered: 3 });
       expect(cache.size).toBe(1);
-      expect((await fullRead(a)).find((l) => l.name === 'v1')!.stats!.tx_packets).toBeGreaterThan(4);
+      expect((await fullRead(a)).links.find((l) => l.name === 'v1')!.stats!.tx_packets).toBeGreaterThan(4);
     } finally {
       cache.close();
     }
   });
 
-  it('sees every kind of link change at the next read', async () => {
-    const cache = new LinkFactsCache(native);
-    const reader = new LinksReader(cache);
+  it('sees every kind of link and FDB change at the next read', async () => {
+    const cache = new WatchedTables(native);
+    const reader = readersOf(cache);
     const [a] = nss.names as [string];
     // operstate follows up/down through the kernel's linkwatch, a moment later: wait for ip(8) to show it first
     const changes: Array<[cmd: string, operstate?: string]> = [
@@ -107,24 +121,37 @@ describe('remembered link tables', () => {
       [`ip -n ${a} link add v2 type veth peer name v2p`],
       [`ip -n ${a} link del v2`],
       [`ip -n ${a} link set br0 address 02:00:00:00:00:42`],
+      [`ip -n ${a} link add vx0 type vxlan id 42 dstport 4789 local 192.0.2.1 nolearning`],
+      [`ip netns exec ${a} bridge fdb add 02:42:c6:00:00:01 dev vx0 dst 198.51.100.1 self permanent`],
+      [`ip netns exec ${a} bridge fdb replace 02:42:c6:00:00:01 dev vx0 dst 198.51.100.2 self permanent`],
+      [`ip netns exec ${a} bridge fdb del 02:42:c6:00:00:01 dev vx0 self`],
+      [`ip netns exec ${a} bridge fdb add 02:42:c6:00:00:02 dev v1 master static`],
+      [`ip netns exec ${a} bridge fdb del 02:42:c6:00:00:02 dev v1 master`],
+      [`ip -n ${a} link set vx0 master br0`],
+      [`ip -n ${a} link del vx0`],
     ];
     try {
       await read(reader, [a]);
       for (const [change, operstate] of changes) {
-        const full = cache.reads.full;
+        const reads = { ...cache.reads };
         sh(change);
         if (operstate) await waitFor(`v1 ${operstate}`, () => ipLinks(a).find((l) => l.ifname === 'v1')!.operstate === operstate);
         const [s] = await read(reader, [a]);
-        expect(s!.error, change).toBeUndefined();
-        expect(facts(s!.links), change).toEqual(facts(await fullRead(a)));
-        expect(cache.reads.full, `${change}: read in full`).toBe(full + 1);
+        const full = await fullRead(a);
+        expect(facts(s!.links), change).toEqual(facts(full.links));
+        expect(fdbKey(s!), change).toEqual(fdbKey(full));
+        // what changed was read again: an FDB change may leave the links as they were, never the other way round
+        expect(cache.reads.fdbFull, `${change}: FDB dumped`).toBe(reads.fdbFull + 1);
+        if (!change.includes(' fdb ')) expect(cache.reads.linksFull, `${change}: links read in full`).toBe(reads.linksFull + 1);
         // and counters only again once the kernel has said all it had to say about it
         let settled = false;
         for (let i = 0; i < 5 && !settled; i++) {
-          const stats = cache.reads.stats;
+          const before = { ...cache.reads };
           const [again] = await read(reader, [a]);
-          expect(facts(again!.links), change).toEqual(facts(await fullRead(a)));
-          settled = cache.reads.stats === stats + 1;
+          const reference = await fullRead(a);
+          expect(facts(again!.links), change).toEqual(facts(reference.links));
+          expect(fdbKey(again!), change).toEqual(fdbKey(reference));
+          settled = cache.reads.linksCounters === before.linksCounters + 1 && cache.reads.fdbRemembered === before.fdbRemembered + 1;
           if (!settled) await new Promise((r) => setTimeout(r, 200));
         }
         expect(settled, `${change}: counters only once it settled`).toBe(true);
@@ -139,8 +166,8 @@ describe('remembered link tables', () => {
 
   it('does not take another namespace behind the same file for the watched one', async () => {
     // no file checks between reads: only the inode the addon reports tells the two apart
-    const cache = new LinkFactsCache(native, { checkIntervalMs: 0 });
-    const reader = new LinksReader(cache);
+    const cache = new WatchedTables(native, { checkIntervalMs: 0 });
+    const reader = readersOf(cache);
     const r = nss.add('r');
     try {
       sh(`ip -n ${r} link add old0 type bridge`);
@@ -151,6 +178,7 @@ describe('remembered link tables', () => {
       sh(`ip -n ${r} link add new0 type bridge`);
       const [s] = await read(reader, [r]);
       expect(s!.links.map((l) => l.name).sort()).toEqual(ipLinks(r).map((l) => l.ifname).sort());
+      expect(fdbKey(s!)).toEqual(fdbKey(await fullRead(r)));
       expect(s!.links.map((l) => l.name)).toContain('new0');
     } finally {
       cache.close();
@@ -158,8 +186,8 @@ describe('remembered link tables', () => {
   });
 
   it('keeps no deleted namespace alive: a removed file closes its watch within a second', async () => {
-    const cache = new LinkFactsCache(native);
-    const reader = new LinksReader(cache);
+    const cache = new WatchedTables(native);
+    const reader = readersOf(cache);
     const keeper = nss.add('k1');
     const w = nss.add('w1');
     sh(`ip -n ${w} link add wv type veth peer name kv netns ${keeper}`);
@@ -178,8 +206,8 @@ describe('remembered link tables', () => {
   });
 
   it('keeps no unmounted namespace alive (Docker unmounts first and removes the file later)', async () => {
-    const cache = new LinkFactsCache(native);
-    const reader = new LinksReader(cache);
+    const cache = new WatchedTables(native);
+    const reader = readersOf(cache);
     const keeper = nss.add('k2');
     const u = nss.add('u2');
     sh(`ip -n ${u} link add uv type veth peer name kv2 netns ${keeper}`);
@@ -197,8 +225,8 @@ describe('remembered link tables', () => {
 
   it('without its file checks, the watch would hold the namespace: the check is what frees it', async () => {
     // the control for the two tests above: the same deletion, checks off
-    const cache = new LinkFactsCache(native, { checkIntervalMs: 0 });
-    const reader = new LinksReader(cache);
+    const cache = new WatchedTables(native, { checkIntervalMs: 0 });
+    const reader = readersOf(cache);
     const keeper = nss.add('k3');
     const w = nss.add('w3');
     sh(`ip -n ${w} link add wv3 type veth peer name kv3 netns ${keeper}`);
