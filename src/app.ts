@@ -10,6 +10,7 @@ import { gzipChunks, negotiateCoding } from './compression.js';
 import { ChunkPool, type ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderChunks } from './metrics/render.js';
 import type { ScrapeResult, Scraper } from './scrape.js';
 import { TopologySource } from './topology/source.js';
+import { ChunkFeed } from './web/chunk-feed.js';
 import { topologyPage } from './web/topology-page.js';
 
 export interface AppOptions {
@@ -125,7 +126,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Scrapes that joined one collection (e.g. an HA pair of Prometheus servers)
   // share its rendering too, plain and compressed, in either format. Bodies
   // are kept as chunks (see renderChunks): no contiguous copy of the exposition.
-  type Bodies = Partial<Record<`${ExpositionFormat}:${'identity' | 'gzip'}`, Promise<Buffer[]>>>;
+  interface Bodies {
+    /** plain: streamed to the first response while it renders, and to any that joins */
+    identity: Partial<Record<ExpositionFormat, ChunkFeed>>;
+    gzip: Partial<Record<ExpositionFormat, Promise<Buffer[]>>>;
+  }
   const rendered = new WeakMap<object, Bodies>();
   // chunks rendered only for gzip are back in the pool once zlib has read them (a plain body is kept and sent as is)
   const pool = new ChunkPool();
@@ -136,23 +141,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     format === 'openmetrics'
       ? `${(await registries.om.metrics()).replace(/# EOF\s*$/, '')}# EOF\n`
       : registries.text.metrics();
-  const body = (result: ScrapeResult, format: ExpositionFormat, gzip: boolean): Promise<Buffer[]> => {
-    let cache = rendered.get(result);
-    if (!cache) rendered.set(result, (cache = {}));
-    const plain = cache[`${format}:identity`];
-    if (!gzip) {
-      return (cache[`${format}:identity`] ??= processMetrics(format).then((tail) => [...renderChunks(format, result.families.all(), tail, onDuplicate)]));
+  // one chunk at a time, yielding between them: the socket (plain) or zlib on the pool (gzip) takes each as it is ready
+  async function* rendering(result: ScrapeResult, format: ExpositionFormat, chunkPool?: ChunkPool): AsyncGenerator<Buffer> {
+    const tail = await processMetrics(format);
+    for (const chunk of renderChunks(format, result.families.all(), tail, onDuplicate, chunkPool)) {
+      yield chunk;
+      await nextTurn();
     }
-    return (cache[`${format}:gzip`] ??= plain
-      ? plain.then((chunks) => gzipChunks(chunks))
-      // render and compress in step: each chunk goes to the pool as soon as it
-      // is full, and rendering yields so the pool's completions are picked up
-      : processMetrics(format).then((tail) => gzipChunks((async function* () {
-        for (const chunk of renderChunks(format, result.families.all(), tail, onDuplicate, pool)) {
-          yield chunk;
-          await nextTurn();
-        }
-      })(), undefined, (chunk) => pool.give(chunk))));
+  }
+  const bodies = (result: ScrapeResult): Bodies => {
+    let b = rendered.get(result);
+    if (!b) rendered.set(result, (b = { identity: {}, gzip: {} }));
+    return b;
+  };
+  const plainBody = (result: ScrapeResult, format: ExpositionFormat): ChunkFeed =>
+    (bodies(result).identity[format] ??= new ChunkFeed(rendering(result, format)));
+  const gzipBody = (result: ScrapeResult, format: ExpositionFormat): Promise<Buffer[]> => {
+    const b = bodies(result);
+    const plain = b.identity[format];
+    return (b.gzip[format] ??= plain
+      ? gzipChunks(plain.read())
+      // render and compress in step: each chunk goes to the pool as soon as it is full
+      : gzipChunks(rendering(result, format, pool), undefined, (chunk) => pool.give(chunk)));
   };
 
   app.get('/metrics', async (req, reply) => {
@@ -160,14 +170,30 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const result = await opts.scraper.scrape(budget);
     const format: ExpositionFormat = wantsOpenMetrics(req.headers.accept) ? 'openmetrics' : 'prometheus';
     const gzip = !opts.disableCompression && negotiateCoding(req.headers['accept-encoding']) === 'gzip';
-    const chunks = await body(result, format, gzip);
-    let length = 0;
-    for (const c of chunks) length += c.length;
-    reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE).header('content-length', length);
+    reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
     // the answer depends on Accept-Encoding whenever compression is on at all
     if (!opts.disableCompression) reply.header('vary', 'Accept-Encoding');
-    if (gzip) reply.header('content-encoding', 'gzip');
-    return reply.send(chunks.length === 1 ? chunks[0] : Readable.from(chunks, { objectMode: false }));
+    if (gzip) {
+      const chunks = await gzipBody(result, format);
+      reply.header('content-encoding', 'gzip').header('content-length', chunks.reduce((n, c) => n + c.length, 0));
+      return reply.send(chunks.length === 1 ? chunks[0] : Readable.from(chunks, { objectMode: false }));
+    }
+    // a body that fails before its first chunk is still a 500; later, the connection is cut (as client_golang does)
+    const chunks = plainBody(result, format).read();
+    const first = await chunks.next();
+    if (first.done) return reply.header('content-length', 0).send(Buffer.alloc(0));
+    // one chunk and the end (a small node): a plain body with a length
+    const next = chunks.next();
+    const settled = await Promise.race([next, nextTurn().then(() => undefined)]);
+    if (settled?.done) return reply.header('content-length', first.value.length).send(first.value);
+    // a large body goes out chunk by chunk while the rest renders
+    return reply.send(Readable.from((async function* () {
+      yield first.value;
+      const second = settled ?? await next;
+      if (second.done) return;
+      yield second.value;
+      yield* chunks;
+    })(), { objectMode: false }));
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));

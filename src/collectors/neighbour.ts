@@ -28,11 +28,12 @@ function collectTables(tables: readonly NeighTable[], out: FamilySet): void {
   }
 }
 
-function collectCounts(counts: readonly NeighbourCount[], base: Labels, out: FamilySet): void {
+function collectCounts(snap: Snapshot, counts: readonly NeighbourCount[], base: Labels, out: FamilySet): void {
   const fam = out.of(neighbourEntries);
   for (const c of counts) {
     const family = familyLabel(c.family);
-    if (family) fam.add({ ...base, family, state: c.state }, c.count);
+    // interned: the same label sets every scrape, so their exposition bytes are built once
+    if (family) fam.add(snap.interner.extend(base, neighbourEntries.labels, [family, c.state]), c.count);
   }
 }
 
@@ -44,7 +45,7 @@ export const neighbourCollector: Collector = {
   collect(snap: Snapshot, out: FamilySet) {
     for (const s of snap.samples) {
       if (s.neighTables) collectTables(s.neighTables, out);
-      if (s.neighCounts) collectCounts(s.neighCounts, nsLabels(snap, s), out);
+      if (s.neighCounts) collectCounts(snap, s.neighCounts, nsLabels(snap, s), out);
     }
   },
 };

@@ -53,17 +53,9 @@ export const swarmCollector: Collector = {
       // a removed container's file lingers for a while as a plain file: not a namespace any more
       if (s.error?.reason === 'vanished') continue;
       const id = snap.names.netns(s.ref);
-      info.add({
-        netns: s.ref.name,
-        netns_kind: s.ref.kind,
-        network: id.network ?? '',
-        container: id.container ?? '',
-        container_id: id.containerId ?? '',
-        service: id.service ?? '',
-        task: id.task ?? '',
-        slot: id.slot ?? '',
-        stack: id.stack ?? '',
-      }, 1);
+      // interned: the same label sets every scrape, so their exposition bytes are built once
+      info.add(snap.interner.intern(netnsInfo.labels, [s.ref.name, s.ref.kind, id.network ?? '', id.container ?? '', id.containerId ?? '',
+        id.service ?? '', id.task ?? '', id.slot ?? '', id.stack ?? '']), 1);
     }
   },
 };

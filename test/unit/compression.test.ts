@@ -133,12 +133,26 @@ describe('/metrics compression over HTTP', () => {
     expect(text).toContain('# TYPE swarmnet_test_compression_bytes_total counter\n');
   });
 
-  it('answers identity without Accept-Encoding, with the full body and Vary', async () => {
+  it('answers identity without Accept-Encoding, with the full body and Vary, streamed while it renders', async () => {
     const res = await get(on.port);
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toMatch(/Accept-Encoding/i);
-    expect(Number(res.headers['content-length'])).toBe(res.body.length);
-    expect(res.body.toString('utf8')).toContain('swarmnet_test_compression_bytes_total{netns="ns-0",device="veth1"} 1009\n');
+    // several chunks: on the wire as they render, so no length up front
+    expect(res.body.length).toBeGreaterThan(2 * CHUNK_BYTES);
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    expect(res.headers['content-length']).toBeUndefined();
+    const text = res.body.toString('utf8');
+    expect(text).toContain('swarmnet_test_compression_bytes_total{netns="ns-0",device="veth1"} 1009\n');
+    expect(seriesOf(text)).toHaveLength(SERIES);
+    // the process metrics come last: the whole body went out
+    expect(text).toMatch(/\nprocess_cpu_user_seconds_total \S+\n/);
+  });
+
+  it('concurrent plain scrapes that share a collection stream the same bytes, gzip made from them too', async () => {
+    const [a, b, c] = await Promise.all([get(on.port), get(on.port), get(on.port, { 'accept-encoding': 'gzip' })]);
+    expect(a.body.length).toBeGreaterThan(2 * CHUNK_BYTES);
+    expect(b.body.equals(a.body)).toBe(true);
+    expect(gunzipSync(c.body).equals(a.body)).toBe(true);
   });
 
   it('respects gzip;q=0 and identity-only requests', async () => {

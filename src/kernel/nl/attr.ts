@@ -122,7 +122,10 @@ export class AttrReader {
   /** The i-th u64 of the attribute as a double (exact up to 2^53), no bounds check beyond the attribute's. */
   u64AsNumberAt(i: number): number {
     const at = this.base + this.start + i * 8;
-    return this.view.getUint32(at + 4, true) * 0x1_0000_0000 + this.view.getUint32(at, true);
+    const hi = this.view.getUint32(at + 4, true);
+    const lo = this.view.getUint32(at, true);
+    // most counters are small: kept an integer, V8 stores them in the object itself, not in a heap number each
+    return hi === 0 ? lo : hi * 0x1_0000_0000 + lo;
   }
   u64sAsNumbers(minCount: number): Float64Array | undefined {
     if (this.len < minCount * 8 || this.len % 8 !== 0) {
