@@ -3,7 +3,7 @@
 import { vxlanFdbEntries, vxlanInfo, vxlanPeers } from '../metrics/catalog/kernel.js';
 import type { FamilySet } from '../metrics/family.js';
 import type { NsSample } from '../kernel/readers/types.js';
-import { NTF_SELF, type Neighbour, fdbEntryType } from '../kernel/rtnl/neigh.js';
+import { FDB_TYPES, NTF_SELF, type Neighbour, fdbTypeIndex } from '../kernel/rtnl/neigh.js';
 import { ifLabels } from './labels.js';
 import type { Collector, Snapshot } from './types.js';
 
@@ -28,26 +28,30 @@ export const vxlanCollector: Collector = {
     const info = out.of(vxlanInfo);
     const entries = out.of(vxlanFdbEntries);
     const peers = out.of(vxlanPeers);
+    const byType = [0, 0, 0];
+    const remotes = new Set<string>();
     for (const s of snap.samples) {
       for (const link of s.links) {
         if (link.kind !== 'vxlan') continue;
         // interned: the same label sets every scrape, so their exposition bytes are built once
-        const base = Object.values(ifLabels(snap, s, link));
+        const base = ifLabels(snap, s, link);
         const vni = link.vxlan?.vni !== undefined ? String(link.vxlan.vni) : '';
-        info.add(snap.interner.intern(vxlanInfo.labels, [
-          ...base,
+        info.add(snap.interner.extend(base, vxlanInfo.labels, [
           vni,
           link.vxlan?.port !== undefined ? String(link.vxlan.port) : '',
           link.vxlan?.local ?? '',
           link.vxlan?.learning === undefined ? '' : String(link.vxlan.learning),
         ]), 1);
-        const own = vxlanSelfEntries(s, link.index);
-        const byState = new Map<string, number>();
-        for (const e of own) byState.set(fdbEntryType(e), (byState.get(fdbEntryType(e)) ?? 0) + 1);
-        for (const state of ['permanent', 'static', 'dynamic']) {
-          entries.add(snap.interner.intern(vxlanFdbEntries.labels, [...base, vni, state]), byState.get(state) ?? 0);
+        // one pass over the namespace's FDB: the device's own entries by type, and their distinct remote VTEPs
+        byType.fill(0);
+        remotes.clear();
+        for (const e of s.fdb) {
+          if (e.ifindex !== link.index || (e.flags & NTF_SELF) === 0) continue;
+          byType[fdbTypeIndex(e)]!++;
+          if (e.dst) remotes.add(e.dst);
         }
-        peers.add(snap.interner.intern(vxlanPeers.labels, [...base, vni]), vxlanRemoteVteps(s, link.index).size);
+        for (const [i, type] of FDB_TYPES.entries()) entries.add(snap.interner.extend(base, vxlanFdbEntries.labels, [vni, type]), byType[i]!);
+        peers.add(snap.interner.extend(base, vxlanPeers.labels, [vni]), remotes.size);
       }
     }
   },

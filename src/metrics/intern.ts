@@ -9,8 +9,14 @@
 import { INTERNED, type InternedRecord, type Labels, internedRecord } from './family.js';
 
 interface Node {
-  /** the value this node is keyed by in its parent's map */
+  /** the value this node is keyed by in its parent */
   key: string;
+  /**
+   * Its children: one kept inline, a map from the second on. Most chains never
+   * branch (an interface's facts below its identity): a map per level of each
+   * was most of the interner's memory on a large node.
+   */
+  only?: Node;
   next?: Map<string, Node>;
   labels?: Labels;
   /** the generation that last used `labels` */
@@ -20,6 +26,24 @@ interface Node {
 interface Extension {
   extra: readonly string[];
   labels: Labels;
+}
+
+/** The child of `node` keyed by `key`, made if it is not there. */
+function childOf(node: Node, key: string): Node {
+  if (node.only?.key === key) return node.only;
+  let child = node.next?.get(key);
+  if (child) return child;
+  child = { key, gen: -1 };
+  if (!node.only && !node.next) {
+    node.only = child;
+  } else {
+    if (node.only) {
+      node.next = new Map([[node.only.key, node.only]]);
+      node.only = undefined;
+    }
+    node.next!.set(key, child);
+  }
+  return child;
 }
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {
@@ -52,13 +76,14 @@ export class LabelInterner {
   /** Drop sets not used since the previous generation; true when nothing is left under `node`. */
   private prune(node: Node): boolean {
     if (node.labels && node.gen < this.gen - 1) node.labels = undefined;
+    if (node.only && this.prune(node.only)) node.only = undefined;
     if (node.next) {
       // values(), not entries: the walk visits every interned set each scrape, and a pair per node was garbage
       const next = node.next;
       for (const child of next.values()) if (this.prune(child)) next.delete(child.key);
       if (next.size === 0) node.next = undefined;
     }
-    return !node.labels && !node.next;
+    return !node.labels && !node.only && !node.next;
   }
 
   /** The interned labels for `values` (in `names` order); `names` should be one long-lived array per label schema. */
@@ -70,12 +95,7 @@ export class LabelInterner {
       this.rootsByContent.set(content, node);
       this.roots.set(names, node);
     }
-    for (let i = 0; i < values.length; i++) {
-      const next: Map<string, Node> = (node.next ??= new Map());
-      let child: Node | undefined = next.get(values[i]!);
-      if (!child) next.set(values[i]!, (child = { key: values[i]!, gen: -1 }));
-      node = child;
-    }
+    for (let i = 0; i < values.length; i++) node = childOf(node!, values[i]!);
     if (!node.labels) {
       const labels: Labels = {};
       for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;

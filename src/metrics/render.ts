@@ -15,7 +15,8 @@ const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g
 // Collectors share one labels object across the families of an interface:
 // encode it once per scrape, not once per family.
 interface Encoded {
-  text: string;
+  /** the label text, kept only for label sets that are not interned (an interned set's is read back from its bytes) */
+  text?: string;
   bytes: Buffer;
   /** the writeSamples() call that last wrote these labels (duplicates of interned sets are told by it) */
   mark: number;
@@ -37,12 +38,15 @@ function encoded(labels: Labels): Encoded {
   let e = (record ? record.encoded : encodedLabels.get(labels)) as Encoded | undefined;
   if (!e) {
     const text = formatLabels(labels);
-    e = { text, bytes: Buffer.from(text, 'utf8'), mark: -1 };
+    // an interned set lives across scrapes: a second copy of its text as a string would be most of its memory
+    e = { text: record ? undefined : text, bytes: Buffer.from(text, 'utf8'), mark: -1 };
     if (record) record.encoded = e;
     else encodedLabels.set(labels, e);
   }
   return e;
 }
+
+const textOf = (e: Encoded): string => e.text ?? e.bytes.toString('utf8');
 
 function formatValue(v: SampleValue): string {
   if (typeof v === 'bigint') return v.toString();
@@ -190,12 +194,13 @@ function* writeLines(f: Family, w: ChunkWriter, onDuplicate: DuplicateSeriesHand
   const name = Buffer.from(f.name, 'latin1');
   for (let i = 0; i < f.size; i++) {
     const l = encoded(f.labelSets[i]!);
-    if (seen ? seen.has(l.text) : l.mark === mark) {
-      if (!onDuplicate) throw new DuplicateSeriesError(f.name, l.text);
-      onDuplicate(f.name, l.text);
+    const text = seen ? textOf(l) : undefined;
+    if (text !== undefined ? seen!.has(text) : l.mark === mark) {
+      if (!onDuplicate) throw new DuplicateSeriesError(f.name, textOf(l));
+      onDuplicate(f.name, textOf(l));
       continue;
     }
-    if (seen) seen.add(l.text);
+    if (text !== undefined) seen!.add(text);
     else l.mark = mark;
     w.bytes(name);
     w.bytes(l.bytes);

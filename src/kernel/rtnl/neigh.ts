@@ -101,10 +101,15 @@ export function decodeNeighbours(msgs: NlMessage[], keep?: (ifindex: number, fla
 
 /** FDB entry state as `bridge fdb` names it (permanent, static, or learned). */
 export type FdbType = 'permanent' | 'static' | 'dynamic';
+export const FDB_TYPES: readonly FdbType[] = ['permanent', 'static', 'dynamic'];
+/** fdbEntryType() as an index into FDB_TYPES: for counting without a string key per entry */
+export function fdbTypeIndex(n: Neighbour): number {
+  if (n.state & NUD_PERMANENT) return 0;
+  if (n.state & NUD_NOARP) return 1;
+  return 2;
+}
 export function fdbEntryType(n: Neighbour): FdbType {
-  if (n.state & NUD_PERMANENT) return 'permanent';
-  if (n.state & NUD_NOARP) return 'static';
-  return 'dynamic';
+  return FDB_TYPES[fdbTypeIndex(n)]!;
 }
 
 /** ndm_state as ip(8) prints it, lower case: the state's bit, "none" for 0, bits joined by "_" if several are set. */
