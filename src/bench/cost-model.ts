@@ -28,7 +28,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fakeDockerd, procCpuMs } from './exporter-process.js';
-import { DOCKER_SOCK, PREFIX, arg, ensureNamespaces, machineLoad, measureExporter, measureShellLoop, median, percentile, sh, teardown } from './scrape-bench.js';
+import { DOCKER_SOCK, PREFIX, arg, ensureNamespaces, machineLoad, measureExporter, measureShellLoop, median, percentile, printUsage, sh, teardown } from './scrape-bench.js';
 
 const NE_NS = `${PREFIX}ne`;
 const NE_BIN = '/usr/bin/prometheus-node-exporter';
@@ -145,6 +145,7 @@ function point(namespaces: number, r: Run, setupS: number): Point {
 }
 
 async function main() {
+  if (printUsage('cost-model.ts')) return;
   const sizes = arg('sizes', '100,400,1000').split(',').map(Number);
   const rounds = Number(arg('rounds', '20'));
   const wideVeths = Number(arg('wide-veths', '12'));

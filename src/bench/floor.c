@@ -1,12 +1,16 @@
-// The floor for the scrape benchmark: the same netlink dumps the exporter
-// makes (RTM_GETLINK, RTM_GETNEIGH over AF_BRIDGE) in every namespace given,
-// one socket per namespace opened after setns and closed after, the replies
-// read into a buffer and nothing decoded. Threads share the namespaces as the
-// exporter's --scrape.concurrency does.
+// The floor for the scrape benchmark: the netlink dumps that read every
+// interface with its counters and the bridge FDB (RTM_GETLINK, RTM_GETNEIGH
+// over AF_BRIDGE) in every namespace given, one socket per namespace opened
+// after setns and closed after, the replies read into a buffer and nothing
+// decoded. Threads share the namespaces as the exporter's --scrape.concurrency
+// does. FLOOR_DUMPS=stats makes RTM_GETSTATS (64-bit counters only) the one
+// dump instead: what the exporter asks of a namespace whose links and FDB did
+// not change.
 //   cc -O2 -pthread -o floor floor.c && ./floor THREADS ROUNDS /run/netns/a ...
 // prints one wall time in ms per round.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
@@ -23,6 +27,7 @@ static char **paths;
 static int npaths;
 static atomic_int next_ns;
 static unsigned char buf[64][1 << 16];
+static int stats_only;
 
 static void dump(int fd, int type, int family, size_t hdrlen, int tid) {
   struct { struct nlmsghdr h; unsigned char body[16]; } req;
@@ -32,6 +37,7 @@ static void dump(int fd, int type, int family, size_t hdrlen, int tid) {
   req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req.h.nlmsg_seq = 1;
   req.body[0] = family;
+  if (type == RTM_GETSTATS) ((struct if_stats_msg *)req.body)->filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64);
   if (send(fd, &req, req.h.nlmsg_len, 0) < 0) { perror("send"); exit(1); }
   for (;;) {
     ssize_t n = recv(fd, buf[tid], sizeof buf[tid], 0);
@@ -54,8 +60,12 @@ static void *worker(void *arg) {
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     if (setns(home, CLONE_NEWNET) < 0) { perror("setns home"); exit(1); }
-    dump(fd, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), tid);
-    dump(fd, RTM_GETNEIGH, AF_BRIDGE, sizeof(struct ndmsg), tid);
+    if (stats_only) {
+      dump(fd, RTM_GETSTATS, AF_UNSPEC, sizeof(struct if_stats_msg), tid);
+    } else {
+      dump(fd, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), tid);
+      dump(fd, RTM_GETNEIGH, AF_BRIDGE, sizeof(struct ndmsg), tid);
+    }
     close(fd);
   }
   close(home);
@@ -65,6 +75,8 @@ static void *worker(void *arg) {
 int main(int argc, char **argv) {
   if (argc < 4) { fprintf(stderr, "usage: floor THREADS ROUNDS NS...\n"); return 2; }
   int threads = atoi(argv[1]), rounds = atoi(argv[2]);
+  const char *dumps = getenv("FLOOR_DUMPS");
+  stats_only = dumps && strcmp(dumps, "stats") == 0;
   if (threads < 1 || threads > 64) threads = 1;
   paths = argv + 3;
   npaths = argc - 3;

@@ -12,9 +12,11 @@
 //   --v8-variant="FLAGS"     this build again with node FLAGS (gzip; "none": V8's defaults)
 //   --memory-runs=N (3)      the gzip run this often (fresh processes): VmHWM of each,
 //                            since the peak depends on when V8 collects
-//   --keep=true  --setup-only=true
+//   --no-watch=true (true)   a plain run of this build with --no-netns.watch: full link and FDB
+//                            dumps of every namespace on every scrape (as if all of them changed)
+//   --keep=true  --setup-only=true  --help
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,9 +92,10 @@ function buildFloor(): string {
   return bin;
 }
 
-function measureFloor(bin: string, n: number, threads: number, rounds: number) {
+/** dumps "full": links with counters and the FDB (the floor the targets are set against); "stats": RTM_GETSTATS alone */
+function measureFloor(bin: string, n: number, threads: number, rounds: number, dumps: 'full' | 'stats' = 'full') {
   const paths = Array.from({ length: n }, (_, i) => `/run/netns/${PREFIX}${i}`);
-  const out = execFileSync(bin, [String(threads), String(rounds + 1), ...paths], { encoding: 'utf8' });
+  const out = execFileSync(bin, [String(threads), String(rounds + 1), ...paths], { encoding: 'utf8', env: { ...process.env, FLOOR_DUMPS: dumps } });
   const walls = out.trim().split('\n').map(Number).slice(1); // first round warms up
   return { medianMs: median(walls), p95Ms: percentile(walls, 95) };
 }
@@ -113,11 +116,12 @@ export const nodeFlags = (text: string): string[] => (text === 'none' ? [] : tex
  * warm-up scrape, then `rounds` scrapes; VmHWM read after 15 scrapes and at the end.
  */
 export async function measureExporter(n: number, rounds: number, gzip: boolean, main?: string,
-  nodeArgs = arg('node-args', SHIPPED_NODE_FLAGS.join(' ')), exclude = `^(?!${PREFIX}\\d+$)`) {
+  nodeArgs = arg('node-args', SHIPPED_NODE_FLAGS.join(' ')), exclude = `^(?!${PREFIX}\\d+$)`, extraArgs: string[] = []) {
   const exporter = new ExporterProcess([
     '--netns.dir=/run/netns', '--netns.host=none', `--netns.exclude=${exclude}`,
     `--docker.host=unix://${DOCKER_SOCK}`, `--scrape.concurrency=${arg('concurrency', '2')}`,
     ...(arg('extended-stats', 'false') === 'true' ? ['--collector.netdev.extended-stats'] : []),
+    ...extraArgs,
   ], nodeFlags(nodeArgs), main);
   await exporter.start();
   const headers: Record<string, string> = gzip ? { 'accept-encoding': 'gzip' } : {};
@@ -151,6 +155,13 @@ export async function measureExporter(n: number, rounds: number, gzip: boolean, 
       // the exporter's own account of its last collection (before rendering)
       collectMs: selfMetric(text, /^swarmnet_scrape_duration_seconds (\S+)$/gm) * 1000,
       netnsMs: selfMetric(text, /^swarmnet_scrape_collector_duration_seconds\{collector="netns"\} (\S+)$/gm) * 1000,
+      // how the namespaces' tables were read over the whole run (counters only where nothing changed)
+      reads: {
+        linksFull: selfMetric(text, /^swarmnet_netns_table_reads_total\{table="links",read="full"\} (\S+)$/gm),
+        linksCounters: selfMetric(text, /^swarmnet_netns_table_reads_total\{table="links",read="counters_only"\} (\S+)$/gm),
+        fdbFull: selfMetric(text, /^swarmnet_netns_table_reads_total\{table="fdb",read="full"\} (\S+)$/gm),
+        fdbRemembered: selfMetric(text, /^swarmnet_netns_table_reads_total\{table="fdb",read="remembered"\} (\S+)$/gm),
+      },
     };
   } finally {
     await exporter.stop();
@@ -191,12 +202,26 @@ done; times`;
   return { medianMs: percentile(walls, 50), p95Ms: percentile(walls, 95), cpuMsPerScrape: cpus.reduce((a, b) => a + b, 0) / cpus.length };
 }
 
+/** --help: print the comment at the top of src/bench/<file> (its options) and say so. */
+export function printUsage(file: string): boolean {
+  if (!process.argv.includes('--help')) return false;
+  const src = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'bench', file), 'utf8');
+  const head: string[] = [];
+  for (const line of src.split('\n')) {
+    if (!line.startsWith('//')) break;
+    head.push(line.replace(/^\/\/ ?/, ''));
+  }
+  console.log(head.join('\n'));
+  return true;
+}
+
 export function machineLoad(): string {
   const top = sh('ps -eo pcpu,comm --sort=-pcpu --no-headers | head -5').trim().split('\n').map((l) => l.trim().replace(/\s+/, '% ')).join(', ');
   return `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; busiest processes: ${top}`;
 }
 
 async function main() {
+  if (printUsage('scrape-bench.ts')) return;
   const sizes = arg('sizes', '100,200,400').split(',').map(Number);
   const rounds = Number(arg('rounds', '30'));
   const shellRounds = Number(arg('shell-rounds', '3'));
@@ -222,6 +247,7 @@ async function main() {
       console.error(`${n} namespaces ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const floor = measureFloor(floorBin, n, concurrency, rounds);
       const floor1 = measureFloor(floorBin, n, 1, rounds);
+      const floorStats = measureFloor(floorBin, n, concurrency, rounds, 'stats');
       const plain = await measureExporter(n, rounds, false);
       const gz = await measureExporter(n, rounds, true);
       // more gzip runs for the peak alone: one run's VmHWM moves by several MB with the timing of V8's collections
@@ -234,14 +260,18 @@ async function main() {
       const compare = arg('compare', '') ? await measureExporter(n, rounds, true, arg('compare', ''), arg('compare-node-args', 'none')) : undefined;
       // the same build with other node flags ("none": V8's default heap settings), gzip
       const flagged = arg('v8-variant', '') ? await measureExporter(n, rounds, true, undefined, arg('v8-variant', '')) : undefined;
+      // the same build reading every namespace in full on every scrape, as if all of them changed
+      const noWatch = arg('no-watch', 'true') === 'true' ? await measureExporter(n, rounds, false, undefined, undefined, undefined, ['--no-netns.watch']) : undefined;
       const same = gz.gzipSameAsPlain;
       const shell = measureShellLoop(n, shellRounds);
       const { plain: body, ...plainRow } = plain;
       const { plain: _b, ...gzRow } = gz;
       const { plain: _c, ...compareRow } = compare ?? { plain: undefined };
       const { plain: _d, ...flaggedRow } = flagged ?? { plain: undefined };
+      const { plain: _e, ...noWatchRow } = noWatch ?? { plain: undefined };
       const row = {
-        namespaces: n, floor, floor1, plain: plainRow, gzip: gzRow, hwms, same, shell,
+        namespaces: n, floor, floor1, floorStats, plain: plainRow, gzip: gzRow, hwms, same, shell,
+        noWatch: noWatch ? noWatchRow as Omit<typeof gz, 'plain'> : undefined,
         compare: compare ? compareRow as Omit<typeof gz, 'plain'> : undefined,
         flagged: flagged ? flaggedRow as Omit<typeof gz, 'plain'> : undefined,
       };
@@ -265,6 +295,13 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.namespaces} | ${r.plain.wireBytes} | ${r.gzip.wireBytes} | ${f(r.plain.wireBytes / r.gzip.wireBytes)} | ${f(r.plain.hwmAt15MB, 0)} / ${f(r.plain.hwmMB, 0)} | ${f(r.gzip.hwmAt15MB, 0)} / ${f(r.gzip.hwmMB, 0)} | ${f(r.plain.rssEndMB, 0)} / ${f(r.gzip.rssEndMB, 0)} | ${f(r.plain.collectMs)} (${f(r.plain.netnsMs)}) | ${r.same ? 'yes' : 'NO'} (${r.gzip.encoding}) |`);
+  }
+  console.log('\nHow the exporter read the namespaces over each run (warm-up included), and the counters-only floor (RTM_GETSTATS alone, same threads):');
+  console.log('| namespaces | links read in full / counters only (plain run) | FDB dumped / remembered | counters-only floor ms | plain with --no-netns.watch: median ms | x floor | CPU ms/scrape |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const w = r.noWatch;
+    console.log(`| ${r.namespaces} | ${r.plain.reads.linksFull} / ${r.plain.reads.linksCounters} | ${r.plain.reads.fdbFull} / ${r.plain.reads.fdbRemembered} | ${f(r.floorStats.medianMs)} | ${w ? f(w.medianMs) : '-'} | ${w ? f(w.medianMs / r.floor.medianMs, 2) : '-'} | ${w ? f(w.cpuMsPerScrape) : '-'} |`);
   }
   console.log(`\nVmHWM MB of the gzip runs (${arg('memory-runs', '3')} fresh processes, after 15 scrapes / at the end of ${rounds}):`);
   console.log('| namespaces | runs | highest after 15 |');
