@@ -23,9 +23,9 @@
 //   exchange(handle, [[protocol, Uint8Array], ...], timeoutMs)
 //     -> Promise<(Buffer | { errno, syscall, message })[]>
 //   close(handle)            closes the sockets (after an exchange in flight ends)
-//   watchChanges(watch)      -> bits: 1 a link changed, 2 an FDB entry changed (both when
-//                            the queue overflowed) since the watch was made or last
-//                            asked; reads what is queued
+//   watchChanges([watch, ...]) -> bits of each: 1 a link changed, 2 an FDB entry changed
+//                            (both when its queue overflowed) since the watch was made
+//                            or last asked; reads what is queued
 //   closeWatch(watch)        closes it: a socket held in a namespace keeps that namespace
 //                            alive, so the caller closes it as soon as the namespace goes
 //   counters()               -> { nsEntries, watches }: setns() calls into a namespace so far,
@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -232,18 +233,12 @@ static int changes_in(const unsigned char *buf, size_t len) {
   return changed;
 }
 
-// Reads whatever is queued (a few messages at most: the buffer is small) without blocking.
-static napi_value js_watch_changes(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  watch_t *w = argc ? get_watch(env, argv[0]) : NULL;
-  if (!w) return throw_type(env, "watchChanges(watch): watch must come from open()");
-  if (w->fd < 0) return throw_type(env, "watch is closed");
+// What one watch has queued, read without blocking (a few messages at most: the buffer is small).
+static int drain_watch(int fd) {
   int changed = 0;
   unsigned char buf[8192];
   for (;;) {
-    ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) { changed |= changes_in(buf, (size_t)n); continue; }
     if (n == 0) break;
     if (errno == EINTR) continue;
@@ -252,9 +247,41 @@ static napi_value js_watch_changes(napi_env env, napi_callback_info info) {
     changed = WATCH_LINKS | WATCH_FDB;
     if (errno != ENOBUFS) break;
   }
-  napi_value v;
-  napi_create_uint32(env, (uint32_t)changed, &v);
-  return v;
+  return changed;
+}
+
+// All of a scrape's watches at once: one poll() tells which have anything
+// queued, and only those are read (hundreds of namespaces, mostly quiet).
+static napi_value js_watch_changes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_array = false;
+  uint32_t n = 0;
+  if (argc >= 1) napi_is_array(env, argv[0], &is_array);
+  if (!is_array) return throw_type(env, "watchChanges([watch, ...])");
+  napi_get_array_length(env, argv[0], &n);
+  struct pollfd *fds = calloc(n ? n : 1, sizeof *fds);
+  if (!fds) return throw_type(env, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, argv[0], i, &v);
+    watch_t *w = get_watch(env, v);
+    if (!w || w->fd < 0) { free(fds); return throw_type(env, "watchChanges: every watch must come from open() and be open"); }
+    fds[i].fd = w->fd;
+    fds[i].events = POLLIN;
+  }
+  int ready = n ? poll(fds, n, 0) : 0;
+  napi_value out, v;
+  napi_create_array_with_length(env, n, &out);
+  for (uint32_t i = 0; i < n; i++) {
+    // poll failing says nothing about any of them: read each
+    int changed = ready < 0 || fds[i].revents ? drain_watch(fds[i].fd) : 0;
+    napi_create_uint32(env, (uint32_t)changed, &v);
+    napi_set_element(env, out, i, v);
+  }
+  free(fds);
+  return out;
 }
 
 static napi_value js_close_watch(napi_env env, napi_callback_info info) {

@@ -52,11 +52,11 @@ export interface NetlinkSessions {
   /** Close the session's sockets (after an exchange in flight, if any). */
   close(handle: unknown): void;
   /**
-   * What changed in the watch's namespace since it was made or last asked (reads its queue): bit 1, a link was
-   * added, removed or changed; bit 2, a bridge or VXLAN FDB entry; both when more came than the small queue holds.
-   * Counters, ARP and ND never count as a change.
+   * What changed in each watch's namespace since it was made or last asked (reads its queue; one poll() for all):
+   * bit 1, a link was added, removed or changed; bit 2, a bridge or VXLAN FDB entry; both when more came than the
+   * small queue holds. Counters, ARP and ND never count as a change.
    */
-  watchChanges?(watch: NsWatch): number;
+  watchChanges?(watches: NsWatch[]): number[];
   /** Close a watch (idempotent): its namespace is no longer kept alive by it. */
   closeWatch?(watch: NsWatch): void;
   /** setns() calls into a namespace since the addon was loaded; link watches open now */

@@ -31,9 +31,8 @@ interface Entry {
   fdb?: Neighbour[];
   /** the scrape that last read this namespace */
   gen: number;
-  /** what changed since the scrape before: asked once per scrape (a dump interrupted by a change is asked again) */
+  /** what changed since the scrape before, asked of every watch at once when the scrape starts */
   changes: number;
-  changesGen: number;
 }
 
 export type NsWatches = Pick<NetlinkSessions, 'watchChanges' | 'closeWatch'>;
@@ -56,30 +55,26 @@ export class WatchedTables {
     this.enabled = typeof native.watchChanges === 'function' && typeof native.closeWatch === 'function';
   }
 
-  /** Once per scrape, before any namespace is read. */
+  /** Once per scrape, before any namespace is read: what changed where since the last one. */
   nextScrape(): void {
     this.gen++;
-  }
-
-  private changesOf(e: Entry): number {
-    if (e.changesGen !== this.gen) {
-      e.changesGen = this.gen;
-      e.changes = this.native.watchChanges!(e.watch);
-    }
-    return e.changes;
+    if (this.entries.size === 0) return;
+    const entries = [...this.entries.values()];
+    const changes = this.native.watchChanges!(entries.map((e) => e.watch));
+    entries.forEach((e, i) => { e.changes = changes[i]!; });
   }
 
   /** Whether this scrape reads the namespace's links in full (else counters only). */
   linksInFull(ref: Pick<NetnsRef, 'path'>): boolean {
     const e = this.entries.get(keyOf(ref));
-    return !e || (this.changesOf(e) & LINKS_CHANGED) !== 0;
+    return !e || (e.changes & LINKS_CHANGED) !== 0;
   }
 
   /** Whether this scrape dumps the namespace's FDB (else its remembered entries stand). */
   fdbDumped(ref: Pick<NetnsRef, 'path'>): boolean {
     const e = this.entries.get(keyOf(ref));
     // the fdb reader keeps entries by link kind: a link change may change what it keeps
-    return !e?.fdb || this.changesOf(e) !== 0;
+    return !e?.fdb || (e.changes & (LINKS_CHANGED | FDB_CHANGED)) !== 0;
   }
 
   /** Whether entering the namespace should make a watch: it has none yet. */
@@ -108,7 +103,7 @@ export class WatchedTables {
       this.native.closeWatch?.(newWatch);
       return;
     }
-    this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, changes: 0, changesGen: this.gen });
+    this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, changes: 0 });
     this.startChecking();
   }
 

@@ -164,6 +164,30 @@ describe('remembered link tables', () => {
     }
   });
 
+  it('more changes than a watch queues: everything is read in full, and right', async () => {
+    const cache = new WatchedTables(native);
+    const reader = readersOf(cache);
+    const [a] = nss.names as [string];
+    try {
+      sh(`ip -n ${a} link add vx9 type vxlan id 99 dstport 4789 local 192.0.2.1 nolearning`);
+      await read(reader, [a]);
+      await read(reader, [a]);
+      const before = { ...cache.reads };
+      // 200 FDB entries: far more notifications than the watch's small buffer holds (ENOBUFS)
+      const batch = Array.from({ length: 200 }, (_, i) => `fdb add 02:42:c6:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')} dev vx9 dst 198.51.100.9 self permanent`);
+      sh(`printf '%s\\n' ${batch.map((l) => `'${l}'`).join(' ')} | ip netns exec ${a} bridge -batch -`);
+      const [s] = await read(reader, [a]);
+      expect(cache.reads.linksFull).toBe(before.linksFull + 1);
+      expect(cache.reads.fdbFull).toBe(before.fdbFull + 1);
+      const full = await fullRead(a);
+      expect(fdbKey(s!)).toEqual(fdbKey(full));
+      expect(s!.fdb.filter((e) => e.dst === '198.51.100.9')).toHaveLength(200);
+    } finally {
+      cache.close();
+      sh(`ip -n ${a} link del vx9`);
+    }
+  });
+
   it('does not take another namespace behind the same file for the watched one', async () => {
     // no file checks between reads: only the inode the addon reports tells the two apart
     const cache = new WatchedTables(native, { checkIntervalMs: 0 });
