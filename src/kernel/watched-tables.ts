@@ -154,10 +154,6 @@ export class WatchedTables {
     this.close();
   }
 
-  get isEnabled(): boolean {
-    return this.enabled;
-  }
-
   /** After a scrape: close the watches of namespaces it did not read (gone, failed, filtered out). */
   retainRead(): void {
     for (const [key, e] of this.entries) if (e.gen !== this.gen) this.forget(key);

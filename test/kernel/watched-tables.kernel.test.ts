@@ -57,6 +57,18 @@ const waitFor = async (what: string, cond: () => boolean, ms = 5000) => {
 };
 const exists = (ns: string, dev: string) => sh(`ip -n ${ns} -j link show`).includes(`"ifname":"${dev}"`);
 
+/**
+ * A namespace to watch, with a veth pair to a keeper namespace: the kernel
+ * frees a namespace (and the veth pair with it) only once nothing holds it, so
+ * the peer end vanishing from the keeper is the proof it was freed.
+ */
+function watchedWithPeer(tag: string): { watched: string; freed: () => boolean } {
+  const keeper = nss.add(`k${tag}`);
+  const watched = nss.add(`w${tag}`);
+  sh(`ip -n ${watched} link add wv${tag} type veth peer name kv${tag} netns ${keeper}`);
+  return { watched, freed: () => !exists(keeper, `kv${tag}`) };
+}
+
 beforeAll(() => {
   const a = nss.add('a');
   const b = nss.add('b');
@@ -212,16 +224,13 @@ describe('remembered link tables', () => {
   it('keeps no deleted namespace alive: a removed file closes its watch within a second', async () => {
     const cache = new WatchedTables(native);
     const reader = readersOf(cache);
-    const keeper = nss.add('k1');
-    const w = nss.add('w1');
-    sh(`ip -n ${w} link add wv type veth peer name kv netns ${keeper}`);
+    const { watched, freed } = watchedWithPeer('1');
     try {
-      await read(reader, [w]);
+      await read(reader, [watched]);
       expect(cache.size).toBe(1);
       const open = native.counters().watches!;
-      nss.delete(w);
-      // the kernel frees the namespace (and the veth pair with it) only once nothing holds it
-      await waitFor('the deleted namespace freed', () => !exists(keeper, 'kv'), 5000);
+      nss.delete(watched);
+      await waitFor('the deleted namespace freed', freed, 5000);
       expect(cache.size).toBe(0);
       expect(native.counters().watches).toBe(open - 1);
     } finally {
@@ -232,18 +241,16 @@ describe('remembered link tables', () => {
   it('keeps no unmounted namespace alive (Docker unmounts first and removes the file later)', async () => {
     const cache = new WatchedTables(native);
     const reader = readersOf(cache);
-    const keeper = nss.add('k2');
-    const u = nss.add('u2');
-    sh(`ip -n ${u} link add uv type veth peer name kv2 netns ${keeper}`);
+    const { watched, freed } = watchedWithPeer('2');
     try {
-      await read(reader, [u]);
-      sh(`umount /run/netns/${u}`);
-      await waitFor('the unmounted namespace freed', () => !exists(keeper, 'kv2'), 5000);
+      await read(reader, [watched]);
+      sh(`umount /run/netns/${watched}`);
+      await waitFor('the unmounted namespace freed', freed, 5000);
       expect(cache.size).toBe(0);
     } finally {
       cache.close();
-      sh(`rm -f /run/netns/${u}`);
-      nss.names.splice(nss.names.indexOf(u), 1);
+      sh(`rm -f /run/netns/${watched}`);
+      nss.names.splice(nss.names.indexOf(watched), 1);
     }
   });
 
@@ -251,17 +258,15 @@ describe('remembered link tables', () => {
     // the control for the two tests above: the same deletion, checks off
     const cache = new WatchedTables(native, { checkIntervalMs: 0 });
     const reader = readersOf(cache);
-    const keeper = nss.add('k3');
-    const w = nss.add('w3');
-    sh(`ip -n ${w} link add wv3 type veth peer name kv3 netns ${keeper}`);
+    const { watched, freed } = watchedWithPeer('3');
     try {
-      await read(reader, [w]);
-      nss.delete(w);
+      await read(reader, [watched]);
+      nss.delete(watched);
       await new Promise((r) => setTimeout(r, 1500));
-      expect(exists(keeper, 'kv3'), 'held by the watch').toBe(true);
+      expect(freed(), 'held by the watch').toBe(false);
       // the next scrape does not read it (its file is gone): the watch is closed at its end
       await read(reader, []);
-      await waitFor('freed once the scrape let go', () => !exists(keeper, 'kv3'), 5000);
+      await waitFor('freed once the scrape let go', freed, 5000);
     } finally {
       cache.close();
     }

@@ -53,8 +53,8 @@ export class LinksReader implements NsReader<'links'> {
     }
     const reply = replies[0];
     if (reply instanceof NetlinkError) {
-      // a kernel without RTM_GETSTATS (before 4.7): every namespace in full from now on
-      facts.disable();
+      // a kernel without RTM_GETSTATS (before 4.7) refuses the message type: every namespace in full from now on
+      if (reply.code === 'EOPNOTSUPP' || reply.code === 'EINVAL') facts.disable();
       return fullDump(session);
     }
     const links = facts.withStats(ref, session.ino, decodeLinkStats(messagesOf(reply, STATS)));
