@@ -14,6 +14,8 @@
 //                            since the peak depends on when V8 collects
 //   --no-watch=true (true)   a plain run of this build with --no-netns.watch: full link and FDB
 //                            dumps of every namespace on every scrape (as if all of them changed)
+//   --cost-model=SIZES (100,400,1000)  then the cost model (cost-model.ts) at these sizes, in the
+//                            same run ("none": skip it); --cost-rounds=N (20)
 //   --keep=true  --setup-only=true  --help
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -336,6 +338,14 @@ async function main() {
   console.log('| level | ms | bytes | ratio |');
   console.log('|---|---|---|---|');
   for (const l of levels) console.log(`| ${l.level} | ${f(l.ms)} | ${l.bytes} | ${f(l.ratio)} |`);
+  const costSizes = arg('cost-model', '100,400,1000');
+  if (costSizes !== 'none') {
+    // the cost model is its own program (it builds its own namespaces): run it after this one, output in this one's
+    console.log(`\n## Cost model (node dist/bench/cost-model.js --sizes=${costSizes} --rounds=${arg('cost-rounds', '20')})\n`);
+    const cost = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'cost-model.js'), `--sizes=${costSizes}`, `--rounds=${arg('cost-rounds', '20')}`],
+      { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (cost.status !== 0) console.log(`cost model failed: exit ${cost.status ?? cost.signal}`);
+  }
 }
 
 // run only as the entry point: src/bench/cost-model.ts imports the helpers above

@@ -206,7 +206,7 @@ export interface OpenRequest {
   timeoutMs: number;
   requests: readonly NlRequest[];
   procNetFiles?: readonly string[];
-  /** make a link watch on entry (NsSession.takeWatch) */
+  /** make a watch of the namespace's links and FDB on entry (NsSession.takeWatch) */
   watch?: boolean;
 }
 
@@ -233,11 +233,8 @@ function planOpen(native: NetlinkSessions, ref: Pick<NetnsRef, 'name' | 'path'>,
   const distinct = [...new Set(protocols)];
   const names = [...new Set(procNetFiles)];
   const first = requests.slice(0, native.maxRequests);
-  const args: OpenPlan['args'] = watch
-    ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.length > 0 ? first.map((r) => [r.protocol, r.message]) : null, true]
-    : first.length > 0
-      ? [ref.path, distinct, timeoutMs, names.length > 0 ? names : null, first.map((r) => [r.protocol, r.message])]
-      : names.length > 0 ? [ref.path, distinct, timeoutMs, names] : [ref.path, distinct, timeoutMs];
+  const args: OpenPlan['args'] = [ref.path, distinct, timeoutMs, names.length > 0 ? names : null,
+    first.length > 0 ? first.map((r) => [r.protocol, r.message]) : null, watch];
   return { ref, timeoutMs, distinct, names, first, rest: requests.slice(first.length), args };
 }
 

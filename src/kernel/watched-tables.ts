@@ -8,9 +8,12 @@
 // What says "changed" is a watch: a netlink socket made in the namespace,
 // subscribed to its link and FDB notifications (native.ts NsWatch). A socket
 // keeps its namespace alive, so a watch is closed as soon as its namespace is
-// gone: its file checked every second (removed, or unmounted as Docker does
-// first), and at the end of every scrape that did not read the namespace.
-import { statSync } from 'node:fs';
+// gone: the moment its file is removed (inotify on the directory), within a
+// second of its unmounting (Docker unmounts first and removes the file up to a
+// minute later; an unmount tells inotify nothing, so every watched file is
+// checked each second), and at the end of every scrape that did not read it.
+import { type FSWatcher, statSync, watch as watchDir } from 'node:fs';
+import { dirname } from 'node:path';
 import type { NetlinkSessions, NsWatch } from './native.js';
 import type { NetnsRef } from './netns.js';
 import type { Link, LinkStats } from './rtnl/link.js';
@@ -47,6 +50,10 @@ export class WatchedTables {
   private gen = 0;
   private enabled: boolean;
   private timer?: NodeJS.Timeout;
+  /** inotify on each directory holding a watched namespace file */
+  private readonly dirs = new Map<string, FSWatcher>();
+  /** a check is already due: a burst of files made or removed runs one */
+  private checkDue = false;
   /** since start: link tables read in full and as counters only; FDBs dumped and taken as remembered */
   readonly reads = { linksFull: 0, linksCounters: 0, fdbFull: 0, fdbRemembered: 0 };
 
@@ -104,7 +111,7 @@ export class WatchedTables {
       return;
     }
     this.entries.set(key, { path: ref.path, ino, watch: newWatch, facts: links.map(withoutStats), gen: this.gen, changes: 0 });
-    this.startChecking();
+    this.startChecking(ref.path);
   }
 
   /**
@@ -187,17 +194,42 @@ export class WatchedTables {
     if (!e) return;
     this.entries.delete(key);
     this.native.closeWatch!(e.watch);
-    if (this.entries.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+    if (this.entries.size === 0) this.stopChecking();
+  }
+
+  private startChecking(path: string | null): void {
+    const every = this.opts.checkIntervalMs ?? 1000;
+    if (every <= 0) return;
+    if (!this.timer) {
+      this.timer = setInterval(() => this.checkFiles(), every);
+      this.timer.unref();
+    }
+    const dir = path === null ? undefined : dirname(path);
+    if (dir === undefined || this.dirs.has(dir)) return;
+    try {
+      // a removal shows at once; the timer covers unmounts, and a directory inotify cannot watch
+      const watcher = watchDir(dir, { persistent: false }, (event) => { if (event === 'rename') this.checkSoon(); });
+      watcher.on('error', () => { watcher.close(); this.dirs.delete(dir); });
+      this.dirs.set(dir, watcher);
+    } catch {
+      // no inotify here (limits, filesystem): the timer alone
     }
   }
 
-  private startChecking(): void {
-    const every = this.opts.checkIntervalMs ?? 1000;
-    if (this.timer || every <= 0) return;
-    this.timer = setInterval(() => this.checkFiles(), every);
-    this.timer.unref();
+  private checkSoon(): void {
+    if (this.checkDue) return;
+    this.checkDue = true;
+    setImmediate(() => {
+      this.checkDue = false;
+      this.checkFiles();
+    });
+  }
+
+  private stopChecking(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const w of this.dirs.values()) w.close();
+    this.dirs.clear();
   }
 }
 

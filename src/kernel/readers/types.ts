@@ -92,7 +92,7 @@ export interface NsReader<K extends Need = Need> {
   prepare?(ctx: PrepareContext): Promise<Partial<ScrapeData>>;
   /** the first round of requests: every reader's first round goes into one exchange */
   requests(ref: NetnsRef): NlRequest[];
-  /** make a link watch on entering the namespace (NsSession.takeWatch), for this reader's complete() */
+  /** make a watch of the namespace's links and FDB on entering it (NsSession.takeWatch), for this reader's complete() */
   watch?(ref: NetnsRef): boolean;
   /** the first round's replies (messages or the request's error); may ask more rounds over the session */
   complete(replies: Array<NlMessage[] | Error>, ctx: CompleteContext): NsData[K] | Promise<NsData[K]>;
