@@ -2,7 +2,7 @@
 // (Accept-Encoding, RFC 9110 §12.5.3) and gzip run off the main thread.
 // Prometheus always sends "Accept-Encoding: gzip"; the exposition shrinks
 // about tenfold.
-import { constants, createGzip } from 'node:zlib';
+import { type ZlibOptions, constants, createGzip } from 'node:zlib';
 
 export type ContentCoding = 'gzip' | 'identity';
 
@@ -11,6 +11,9 @@ export type ContentCoding = 'gzip' | 'identity';
  * the wire); past this level the bytes barely shrink while the CPU grows.
  */
 export const GZIP_LEVEL = 3;
+
+/** How far rendering may run ahead of compression (about four of render.ts' 256 KB chunks). */
+export const GZIP_AHEAD_BYTES = 1024 * 1024;
 
 /** Parse Accept-Encoding into coding -> q (lower case; the last of duplicates wins). */
 export function acceptedCodings(header: string | string[] | undefined): Map<string, number> {
@@ -54,7 +57,13 @@ export function negotiateCoding(header: string | string[] | undefined): ContentC
  */
 export async function gzipChunks(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, level = GZIP_LEVEL,
   release?: (chunk: Uint8Array) => void): Promise<Buffer[]> {
-  const gz = createGzip({ level, chunkSize: 64 * 1024, memLevel: 9, strategy: constants.Z_DEFAULT_STRATEGY });
+  // zlib hands its options to the stream (Transform) it is, which takes writableHighWaterMark; node's types omit it.
+  // Room for a few rendered chunks: with the stream's default 16 KB every chunk waited for zlib before the next
+  // was rendered, and rendering and compressing took turns instead of running side by side.
+  const options: ZlibOptions & { writableHighWaterMark: number } = {
+    level, chunkSize: 64 * 1024, memLevel: 9, strategy: constants.Z_DEFAULT_STRATEGY, writableHighWaterMark: GZIP_AHEAD_BYTES,
+  };
+  const gz = createGzip(options);
   const out: Buffer[] = [];
   gz.on('data', (c: Buffer) => out.push(c));
   const finished = new Promise<void>((resolve, reject) => {
