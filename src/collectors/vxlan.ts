@@ -7,16 +7,12 @@ import { FDB_TYPES, NTF_SELF, type Neighbour, fdbTypeIndex } from '../kernel/rtn
 import { ifLabels } from './labels.js';
 import type { Collector, Snapshot } from './types.js';
 
-/** NTF_SELF entries of a vxlan device; the all-zero MAC is the flood/default entry. */
-export function vxlanSelfEntries(s: NsSample, ifindex: number): Neighbour[] {
-  return s.fdb.filter((e) => e.ifindex === ifindex && (e.flags & NTF_SELF) !== 0);
-}
+/** An NTF_SELF entry of the vxlan device `ifindex` (its own FDB: MAC -> remote VTEP); the all-zero MAC is the flood/default entry. */
+const isSelfEntryOf = (e: Neighbour, ifindex: number): boolean => e.ifindex === ifindex && (e.flags & NTF_SELF) !== 0;
 
-/** Distinct remote VTEP addresses programmed on a vxlan device. */
-export function vxlanRemoteVteps(s: NsSample, ifindex: number): Set<string> {
-  const peers = new Set<string>();
-  for (const e of vxlanSelfEntries(s, ifindex)) if (e.dst) peers.add(e.dst);
-  return peers;
+/** NTF_SELF entries of a vxlan device. */
+export function vxlanSelfEntries(s: NsSample, ifindex: number): Neighbour[] {
+  return s.fdb.filter((e) => isSelfEntryOf(e, ifindex));
 }
 
 export const vxlanCollector: Collector = {
@@ -46,7 +42,7 @@ export const vxlanCollector: Collector = {
         byType.fill(0);
         remotes.clear();
         for (const e of s.fdb) {
-          if (e.ifindex !== link.index || (e.flags & NTF_SELF) === 0) continue;
+          if (!isSelfEntryOf(e, link.index)) continue;
           byType[fdbTypeIndex(e)]!++;
           if (e.dst) remotes.add(e.dst);
         }

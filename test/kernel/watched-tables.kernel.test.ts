@@ -29,7 +29,6 @@ class Readers {
     this.fdb = new FdbReader(tables);
   }
 }
-const readersOf = (tables?: WatchedTables) => new Readers(tables);
 
 /** One scrape's worth of reading. */
 async function read(r: Readers, names: string[]): Promise<NsSample[]> {
@@ -42,7 +41,7 @@ async function read(r: Readers, names: string[]): Promise<NsSample[]> {
 
 /** What full dumps say (nothing remembered): the reference every remembered read must equal. */
 async function fullRead(name: string): Promise<NsSample> {
-  const [s] = await read(readersOf(), [name]);
+  const [s] = await read(new Readers(), [name]);
   return s!;
 }
 const fdbKey = (s: NsSample) => s.fdb.map((e) => JSON.stringify(e)).sort();
@@ -86,7 +85,7 @@ afterAll(() => nss.destroy());
 describe('remembered link tables', () => {
   it('reads in full once, then counters only, with the numbers ip -s -j link gives', async () => {
     const cache = new WatchedTables(native);
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const [a, b] = nss.names as [string, string];
     try {
       await read(reader, [a, b]);
@@ -119,7 +118,7 @@ describe('remembered link tables', () => {
 
   it('sees every kind of link and FDB change at the next read', async () => {
     const cache = new WatchedTables(native);
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const [a] = nss.names as [string];
     // operstate follows up/down through the kernel's linkwatch, a moment later: wait for ip(8) to show it first
     const changes: Array<[cmd: string, operstate?: string]> = [
@@ -178,7 +177,7 @@ describe('remembered link tables', () => {
 
   it('more changes than a watch queues: everything is read in full, and right', async () => {
     const cache = new WatchedTables(native);
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const [a] = nss.names as [string];
     try {
       sh(`ip -n ${a} link add vx9 type vxlan id 99 dstport 4789 local 192.0.2.1 nolearning`);
@@ -203,7 +202,7 @@ describe('remembered link tables', () => {
   it('does not take another namespace behind the same file for the watched one', async () => {
     // no file checks between reads: only the inode the addon reports tells the two apart
     const cache = new WatchedTables(native, { checkIntervalMs: 0 });
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const r = nss.add('r');
     try {
       sh(`ip -n ${r} link add old0 type bridge`);
@@ -224,7 +223,7 @@ describe('remembered link tables', () => {
   it('keeps no deleted namespace alive: a removed file closes its watch at once', async () => {
     // the once-a-second check far away: only inotify on the directory can close it this soon
     const cache = new WatchedTables(native, { checkIntervalMs: 60_000 });
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const { watched, freed } = watchedWithPeer('1');
     try {
       await read(reader, [watched]);
@@ -242,7 +241,7 @@ describe('remembered link tables', () => {
 
   it('keeps no unmounted namespace alive (Docker unmounts first and removes the file later)', async () => {
     const cache = new WatchedTables(native);
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const { watched, freed } = watchedWithPeer('2');
     try {
       await read(reader, [watched]);
@@ -259,7 +258,7 @@ describe('remembered link tables', () => {
   it('without its file checks, the watch would hold the namespace: the check is what frees it', async () => {
     // the control for the two tests above: the same deletion, checks off
     const cache = new WatchedTables(native, { checkIntervalMs: 0 });
-    const reader = readersOf(cache);
+    const reader = new Readers(cache);
     const { watched, freed } = watchedWithPeer('3');
     try {
       await read(reader, [watched]);

@@ -17,59 +17,59 @@ export class LinksReader implements NsReader<'links'> {
   readonly need = 'links';
   readonly protocol = NETLINK_ROUTE;
 
-  /** without a cache: a full dump every time */
-  constructor(private readonly facts?: WatchedTables) {}
+  /** without a WatchedTables: a full dump every time */
+  constructor(private readonly tables?: WatchedTables) {}
 
   applies(): boolean {
     return true;
   }
 
   prepare(): Promise<Partial<ScrapeData>> {
-    this.facts?.nextScrape();
+    this.tables?.nextScrape();
     return Promise.resolve({});
   }
 
   afterScrape(): void {
-    this.facts?.retainRead();
+    this.tables?.retainRead();
   }
 
   watch(ref: NetnsRef): boolean {
-    return this.facts?.wantsWatch(ref) ?? false;
+    return this.tables?.wantsWatch(ref) ?? false;
   }
 
   requests(ref: NetnsRef) {
     const seq = allocSeq();
-    if (this.facts && !this.facts.linksInFull(ref)) return [{ protocol: NETLINK_ROUTE, seq, message: getLinkStatsRequest(seq), what: STATS }];
+    if (this.tables && !this.tables.linksInFull(ref)) return [{ protocol: NETLINK_ROUTE, seq, message: getLinkStatsRequest(seq), what: STATS }];
     return [{ protocol: NETLINK_ROUTE, seq, message: getLinkRequest(seq), what: FULL }];
   }
 
   async complete(replies: Array<NlMessage[] | Error>, ctx: CompleteContext): Promise<Link[]> {
-    const facts = this.facts;
+    const tables = this.tables;
     const { session, ref } = ctx;
-    if (!facts || facts.linksInFull(ref)) {
+    if (!tables || tables.linksInFull(ref)) {
       const links = decodeLinks(messagesOf(replies[0], FULL));
-      facts?.rememberLinks(ref, session.ino, session.takeWatch(), links);
+      tables?.rememberLinks(ref, session.ino, session.takeWatch(), links);
       return links;
     }
     const reply = replies[0];
     if (reply instanceof NetlinkError) {
       // a kernel without RTM_GETSTATS (before 4.7) refuses the message type: every namespace in full from now on
-      if (reply.code === 'EOPNOTSUPP' || reply.code === 'EINVAL') facts.disable();
+      if (reply.code === 'EOPNOTSUPP' || reply.code === 'EINVAL') tables.disable();
       return fullDump(session);
     }
-    const links = facts.withStats(ref, session.ino, decodeLinkStats(messagesOf(reply, STATS)));
+    const links = tables.withStats(ref, session.ino, decodeLinkStats(messagesOf(reply, STATS)));
     if (links) return links;
     // the interfaces are not the remembered ones (a change raced the watch, or another namespace is behind the file)
     const fresh = await fullDump(session);
-    facts.rememberLinks(ref, session.ino, undefined, fresh);
+    tables.rememberLinks(ref, session.ino, undefined, fresh);
     return fresh;
   }
 
   report(out: FamilySet): void {
-    if (!this.facts) return;
+    if (!this.tables) return;
     const f = out.of(tableReads);
-    f.add({ table: 'links', read: 'full' }, this.facts.reads.linksFull);
-    f.add({ table: 'links', read: 'counters_only' }, this.facts.reads.linksCounters);
+    f.add({ table: 'links', read: 'full' }, this.tables.reads.linksFull);
+    f.add({ table: 'links', read: 'counters_only' }, this.tables.reads.linksCounters);
   }
 }
 
